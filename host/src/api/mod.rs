@@ -1,0 +1,53 @@
+//! HTTP: the admin API under `/v1` (bearer token), webhook ingress under
+//! `/hooks/{id}`, and operational endpoints. [`app`] builds the whole service.
+
+pub mod admin;
+pub mod error;
+pub mod ingress;
+pub mod ops;
+
+use crate::inbound::Inbound;
+use crate::registry::Registry;
+use axum::Router;
+use axum::http::StatusCode;
+use error::ApiError;
+use std::sync::Arc;
+
+/// Shared state of every route.
+#[derive(Clone)]
+pub struct AppState {
+    /// Modules and webhooks.
+    pub registry: Arc<Registry>,
+    /// Runs webhook requests.
+    pub inbound: Inbound,
+    /// The admin bearer token.
+    pub admin_token: Arc<str>,
+    /// Base of webhook URLs, without a trailing slash.
+    pub public_url: Arc<str>,
+    /// Largest uploadable component.
+    pub max_module_bytes: usize,
+}
+
+impl AppState {
+    /// The absolute URL of a webhook.
+    pub fn webhook_url(&self, id: &str) -> String {
+        format!("{}/hooks/{id}", self.public_url)
+    }
+}
+
+/// The complete HTTP service.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .nest("/v1", admin::router(state.clone()))
+        .merge(ingress::router())
+        .merge(ops::router())
+        .fallback(|| async { ApiError::not_found("no such route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "method not allowed on this route",
+            )
+        })
+        .with_state(state)
+}

@@ -1,0 +1,284 @@
+//! The client side of the CLI: one admin API call per subcommand.
+
+use super::output;
+use super::{ClientArgs, Command, EmissionCmd, EventCmd, ModuleCmd, WebhookCmd};
+use crate::config::{ADMIN_TOKEN_FILE, DEFAULT_DATA_DIR};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+/// A failed client command, printed by `main`.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The command line is unusable.
+    #[error("{0}")]
+    Usage(String),
+    /// The server could not be reached.
+    #[error("cannot reach {url}: {source}")]
+    Unreachable {
+        /// Server URL.
+        url: String,
+        /// Cause.
+        source: reqwest::Error,
+    },
+    /// The server answered with an error.
+    #[error("{status}: {message}")]
+    Api {
+        /// HTTP status.
+        status: u16,
+        /// The server's message.
+        message: String,
+    },
+}
+
+struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: Option<String>,
+}
+
+impl Client {
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<Body>,
+    ) -> Result<Value, ClientError> {
+        let url = format!("{}/v1{path}", self.base);
+        let mut req = self.http.request(method, &url).query(query);
+        if let Some(token) = &self.token {
+            req = req.bearer_auth(token);
+        }
+        req = match body {
+            Some(Body::Json(v)) => req.json(&v),
+            Some(Body::Bytes(b)) => req.header("content-type", "application/wasm").body(b),
+            None => req,
+        };
+        let resp = req
+            .send()
+            .await
+            .map_err(|source| ClientError::Unreachable {
+                url: self.base.clone(),
+                source,
+            })?;
+        let status = resp.status().as_u16();
+        let text = resp
+            .text()
+            .await
+            .map_err(|source| ClientError::Unreachable {
+                url: self.base.clone(),
+                source,
+            })?;
+        let value: Value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        if status >= 400 {
+            let message = value["error"]["message"]
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| value.to_string());
+            return Err(ClientError::Api { status, message });
+        }
+        Ok(value)
+    }
+}
+
+enum Body {
+    Json(Value),
+    Bytes(Vec<u8>),
+}
+
+fn parse_json(flag: &str, text: &str) -> Result<Value, ClientError> {
+    serde_json::from_str(text)
+        .map_err(|e| ClientError::Usage(format!("{flag} is not valid JSON: {e}")))
+}
+
+/// The token to send: `--token` / `HOOKHOST_ADMIN_TOKEN`, else the one a
+/// local server stored in its data directory.
+fn resolve_token(args: &ClientArgs) -> Option<String> {
+    args.token.clone().filter(|t| !t.is_empty()).or_else(|| {
+        let dir = std::env::var("HOOKHOST_DATA_DIR").unwrap_or_else(|_| DEFAULT_DATA_DIR.into());
+        std::fs::read_to_string(std::path::Path::new(&dir).join(ADMIN_TOKEN_FILE))
+            .ok()
+            .map(|t| t.trim().to_string())
+    })
+}
+
+/// Runs a client command and prints its result.
+pub async fn run_client(args: &ClientArgs, command: Command) -> Result<(), ClientError> {
+    let client = Client {
+        http: reqwest::Client::new(),
+        base: args.url.trim_end_matches('/').to_string(),
+        token: resolve_token(args),
+    };
+    let (value, kind) = match command {
+        Command::Serve(_) => unreachable!("serve is not a client command"),
+        Command::Module(cmd) => module(&client, cmd).await?,
+        Command::Webhook(cmd) => webhook(&client, cmd).await?,
+        Command::Event(EventCmd::List {
+            after,
+            event_type,
+            limit,
+        }) => {
+            let mut q = vec![("limit", limit.to_string())];
+            q.extend(after.map(|a| ("after", a)));
+            q.extend(event_type.map(|t| ("type", t)));
+            (
+                client.call(Method::GET, "/events", &q, None).await?,
+                output::Kind::Events,
+            )
+        }
+        Command::Emission(EmissionCmd::List {
+            after,
+            entity_type,
+            webhook,
+            limit,
+        }) => {
+            let mut q = vec![("limit", limit.to_string())];
+            q.extend(after.map(|a| ("after", a)));
+            q.extend(entity_type.map(|t| ("entity_type", t)));
+            q.extend(webhook.map(|w| ("webhook", w)));
+            (
+                client.call(Method::GET, "/emissions", &q, None).await?,
+                output::Kind::Emissions,
+            )
+        }
+    };
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&value).unwrap_or_default()
+        );
+    } else {
+        output::print(kind, &value);
+    }
+    Ok(())
+}
+
+async fn module(client: &Client, cmd: ModuleCmd) -> Result<(Value, output::Kind), ClientError> {
+    Ok(match cmd {
+        ModuleCmd::Upload { file, name } => {
+            let name = match name {
+                Some(n) => n,
+                None => file
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .map(|s| s.replace('_', "-"))
+                    .ok_or_else(|| ClientError::Usage("give --name".into()))?,
+            };
+            let bytes = std::fs::read(&file)
+                .map_err(|e| ClientError::Usage(format!("cannot read {}: {e}", file.display())))?;
+            let v = client
+                .call(
+                    Method::POST,
+                    "/modules",
+                    &[("name", name)],
+                    Some(Body::Bytes(bytes)),
+                )
+                .await?;
+            (v, output::Kind::Module)
+        }
+        ModuleCmd::List => (
+            client.call(Method::GET, "/modules", &[], None).await?,
+            output::Kind::Modules,
+        ),
+        ModuleCmd::Get { name } => (
+            client
+                .call(Method::GET, &format!("/modules/{name}"), &[], None)
+                .await?,
+            output::Kind::Module,
+        ),
+        ModuleCmd::Delete { name } => {
+            client
+                .call(Method::DELETE, &format!("/modules/{name}"), &[], None)
+                .await?;
+            (json!({ "deleted": name }), output::Kind::Deleted)
+        }
+    })
+}
+
+async fn webhook(client: &Client, cmd: WebhookCmd) -> Result<(Value, output::Kind), ClientError> {
+    Ok(match cmd {
+        WebhookCmd::Create {
+            module,
+            payload,
+            description,
+            disabled,
+        } => {
+            let mut body =
+                json!({ "module": module, "description": description, "enabled": !disabled });
+            if let Some(p) = payload {
+                body["payload"] = parse_json("--payload", &p)?;
+            }
+            (
+                client
+                    .call(Method::POST, "/webhooks", &[], Some(Body::Json(body)))
+                    .await?,
+                output::Kind::Webhook,
+            )
+        }
+        WebhookCmd::List { module } => {
+            let q: Vec<_> = module.map(|m| ("module", m)).into_iter().collect();
+            (
+                client.call(Method::GET, "/webhooks", &q, None).await?,
+                output::Kind::Webhooks,
+            )
+        }
+        WebhookCmd::Get { id } => (
+            client
+                .call(Method::GET, &format!("/webhooks/{id}"), &[], None)
+                .await?,
+            output::Kind::Webhook,
+        ),
+        WebhookCmd::Update {
+            id,
+            module,
+            payload,
+            clear_payload,
+            description,
+            enable,
+            disable,
+        } => {
+            let mut body = json!({});
+            if let Some(m) = module {
+                body["module"] = json!(m);
+            }
+            if let Some(p) = payload {
+                body["payload"] = parse_json("--payload", &p)?;
+            }
+            if clear_payload {
+                body["payload"] = Value::Null;
+            }
+            if let Some(d) = description {
+                body["description"] = json!(d);
+            }
+            if enable || disable {
+                body["enabled"] = json!(enable);
+            }
+            let path = format!("/webhooks/{id}");
+            (
+                client
+                    .call(Method::PATCH, &path, &[], Some(Body::Json(body)))
+                    .await?,
+                output::Kind::Webhook,
+            )
+        }
+        WebhookCmd::Delete { id } => {
+            client
+                .call(Method::DELETE, &format!("/webhooks/{id}"), &[], None)
+                .await?;
+            (json!({ "deleted": id }), output::Kind::Deleted)
+        }
+        WebhookCmd::Invocations { id, limit } => {
+            let path = format!("/webhooks/{id}/invocations");
+            (
+                client
+                    .call(Method::GET, &path, &[("limit", limit.to_string())], None)
+                    .await?,
+                output::Kind::Invocations,
+            )
+        }
+    })
+}

@@ -1,0 +1,264 @@
+//! The `hookhost` command line: `serve`, and a client for every admin action.
+
+mod client;
+mod output;
+
+use crate::config::{self, SandboxLimits, ServerConfig};
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use client::run_client;
+
+/// Self-hosted webhook platform: WebAssembly handlers for inbound webhooks.
+#[derive(Parser, Debug)]
+#[command(name = "hookhost", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+    /// Client options (ignored by `serve`).
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// Options of the client subcommands.
+#[derive(Args, Debug, Clone)]
+pub struct ClientArgs {
+    /// Base URL of the server.
+    #[arg(
+        long,
+        global = true,
+        env = "HOOKHOST_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    pub url: String,
+    /// Admin token. Defaults to the one stored in the data directory.
+    #[arg(
+        long,
+        global = true,
+        env = "HOOKHOST_ADMIN_TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+    /// Print the server's JSON instead of a human summary.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+/// Top-level commands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Upload, list, show and delete handler modules.
+    #[command(subcommand)]
+    Module(ModuleCmd),
+    /// Register and manage webhooks.
+    #[command(subcommand)]
+    Webhook(WebhookCmd),
+    /// List events published by handlers.
+    #[command(subcommand)]
+    Event(EventCmd),
+    /// Read the emission log.
+    #[command(subcommand)]
+    Emission(EmissionCmd),
+}
+
+/// Options of `hookhost serve`. Every flag has an environment variable.
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "HOOKHOST_LISTEN", default_value = config::DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+    /// Data directory (sled database, modules, compiled artifacts, admin token).
+    #[arg(long, env = "HOOKHOST_DATA_DIR", default_value = config::DEFAULT_DATA_DIR)]
+    pub data_dir: PathBuf,
+    /// Base of the webhook URLs handed out [default: http://<listen>].
+    #[arg(long, env = "HOOKHOST_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Linear memory limit of a handler, in MiB.
+    #[arg(long, env = "HOOKHOST_MEMORY_LIMIT_MB", default_value_t = config::DEFAULT_MEMORY_BYTES >> 20)]
+    pub memory_limit_mb: usize,
+    /// Wall-time limit of one invocation, in milliseconds.
+    #[arg(long, env = "HOOKHOST_TIMEOUT_MS", default_value_t = config::DEFAULT_TIMEOUT.as_millis() as u64)]
+    pub timeout_ms: u64,
+    /// Largest request body passed to a handler, in bytes (413 above).
+    #[arg(long, env = "HOOKHOST_MAX_BODY_BYTES", default_value_t = config::DEFAULT_MAX_REQUEST_BODY)]
+    pub max_body_bytes: usize,
+    /// Largest response body a handler may return, in bytes (502 above).
+    #[arg(long, env = "HOOKHOST_MAX_RESPONSE_BYTES", default_value_t = config::DEFAULT_MAX_RESPONSE_BODY)]
+    pub max_response_bytes: usize,
+    /// Emits plus publishes allowed per invocation.
+    #[arg(long, env = "HOOKHOST_MAX_RECORDS", default_value_t = config::DEFAULT_MAX_RECORDS)]
+    pub max_records: usize,
+    /// Largest data of one emit or publish, in bytes.
+    #[arg(long, env = "HOOKHOST_MAX_RECORD_BYTES", default_value_t = config::DEFAULT_MAX_RECORD_BYTES)]
+    pub max_record_bytes: usize,
+    /// Guest output (stdout, stderr, log) kept per invocation, in bytes.
+    #[arg(long, env = "HOOKHOST_MAX_LOG_BYTES", default_value_t = config::DEFAULT_MAX_LOG_BYTES)]
+    pub max_log_bytes: usize,
+    /// Concurrent invocations (503 above).
+    #[arg(long, env = "HOOKHOST_MAX_CONCURRENT", default_value_t = config::DEFAULT_MAX_CONCURRENT)]
+    pub max_concurrent: u32,
+    /// Largest uploadable component, in bytes.
+    #[arg(long, env = "HOOKHOST_MAX_MODULE_BYTES", default_value_t = config::DEFAULT_MAX_MODULE_BYTES)]
+    pub max_module_bytes: usize,
+    /// Invocation records kept per webhook.
+    #[arg(long, env = "HOOKHOST_INVOCATIONS_KEPT", default_value_t = config::DEFAULT_INVOCATIONS_KEPT)]
+    pub invocations_kept: usize,
+}
+
+impl ServeArgs {
+    /// The server configuration these flags describe.
+    pub fn into_config(self, admin_token: Option<String>) -> ServerConfig {
+        ServerConfig {
+            listen: self.listen,
+            data_dir: self.data_dir,
+            public_url: self.public_url,
+            admin_token,
+            limits: SandboxLimits {
+                memory_bytes: self.memory_limit_mb << 20,
+                timeout: Duration::from_millis(self.timeout_ms),
+                max_request_body: self.max_body_bytes,
+                max_response_body: self.max_response_bytes,
+                max_records: self.max_records,
+                max_record_bytes: self.max_record_bytes,
+                max_log_bytes: self.max_log_bytes,
+                max_concurrent: self.max_concurrent,
+            },
+            max_module_bytes: self.max_module_bytes,
+            invocations_kept: self.invocations_kept,
+        }
+    }
+}
+
+/// `hookhost module ...`
+#[derive(Subcommand, Debug)]
+pub enum ModuleCmd {
+    /// Upload a component (.wasm); replaces the code of an existing module of that name.
+    Upload {
+        /// Path of the component.
+        file: PathBuf,
+        /// Module name [default: the file name without extension].
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List modules.
+    List,
+    /// Show one module.
+    Get {
+        /// Module name.
+        name: String,
+    },
+    /// Delete a module (refused while a webhook uses it).
+    Delete {
+        /// Module name.
+        name: String,
+    },
+}
+
+/// `hookhost webhook ...`
+#[derive(Subcommand, Debug)]
+pub enum WebhookCmd {
+    /// Register a webhook and print its URL.
+    Create {
+        /// Module handling its requests.
+        #[arg(long)]
+        module: String,
+        /// JSON payload handed to every invocation.
+        #[arg(long)]
+        payload: Option<String>,
+        /// Description.
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Create it disabled.
+        #[arg(long)]
+        disabled: bool,
+    },
+    /// List webhooks.
+    List {
+        /// Only webhooks of this module.
+        #[arg(long)]
+        module: Option<String>,
+    },
+    /// Show one webhook.
+    Get {
+        /// Webhook id.
+        id: String,
+    },
+    /// Change a webhook.
+    Update {
+        /// Webhook id.
+        id: String,
+        /// New module.
+        #[arg(long)]
+        module: Option<String>,
+        /// New JSON payload.
+        #[arg(long, conflicts_with = "clear_payload")]
+        payload: Option<String>,
+        /// Remove the payload.
+        #[arg(long)]
+        clear_payload: bool,
+        /// New description.
+        #[arg(long)]
+        description: Option<String>,
+        /// Enable it.
+        #[arg(long, conflicts_with = "disable")]
+        enable: bool,
+        /// Disable it (its URL answers 404).
+        #[arg(long)]
+        disable: bool,
+    },
+    /// Delete a webhook.
+    Delete {
+        /// Webhook id.
+        id: String,
+    },
+    /// Recent invocations, newest first.
+    Invocations {
+        /// Webhook id.
+        id: String,
+        /// How many.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+}
+
+/// `hookhost event ...`
+#[derive(Subcommand, Debug)]
+pub enum EventCmd {
+    /// List events, oldest first.
+    List {
+        /// Continue after this event id (a `next_cursor`).
+        #[arg(long)]
+        after: Option<String>,
+        /// Only events of this type.
+        #[arg(long = "type")]
+        event_type: Option<String>,
+        /// Page size.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+}
+
+/// `hookhost emission ...`
+#[derive(Subcommand, Debug)]
+pub enum EmissionCmd {
+    /// List emissions, oldest first.
+    List {
+        /// Continue after this emission id (a `next_cursor`).
+        #[arg(long)]
+        after: Option<String>,
+        /// Only this entity type.
+        #[arg(long)]
+        entity_type: Option<String>,
+        /// Only emissions of this webhook.
+        #[arg(long)]
+        webhook: Option<String>,
+        /// Page size.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+}

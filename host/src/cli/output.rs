@@ -1,0 +1,116 @@
+//! Human-readable rendering of API answers (`--json` prints them raw).
+
+use serde_json::Value;
+
+/// What a JSON answer holds.
+#[derive(Clone, Copy)]
+pub enum Kind {
+    Module,
+    Modules,
+    Webhook,
+    Webhooks,
+    Invocations,
+    Events,
+    Emissions,
+    Deleted,
+}
+
+fn s(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "-".into(),
+        other => other.to_string(),
+    }
+}
+
+pub fn print(kind: Kind, v: &Value) {
+    let rows = || v["data"].as_array().cloned().unwrap_or_default();
+    match kind {
+        Kind::Module => {
+            println!("module   {}", s(&v["name"]));
+            println!("sha256   {}", s(&v["sha256"]));
+            println!("size     {} bytes", s(&v["size"]));
+            println!("updated  {}", s(&v["updated_at"]));
+            println!("webhooks {}", v["webhooks"].as_array().map_or(0, Vec::len));
+        }
+        Kind::Modules => {
+            println!("{:<24} {:>10}  {:<16} WEBHOOKS", "NAME", "SIZE", "SHA256");
+            for m in rows() {
+                let sha = s(&m["sha256"]);
+                println!(
+                    "{:<24} {:>10}  {:<16} {}",
+                    s(&m["name"]),
+                    s(&m["size"]),
+                    &sha[..sha.len().min(16)],
+                    m["webhooks"].as_array().map_or(0, Vec::len)
+                );
+            }
+        }
+        Kind::Webhook => {
+            println!("id          {}", s(&v["id"]));
+            println!("url         {}", s(&v["url"]));
+            println!("module      {}", s(&v["module"]));
+            println!("enabled     {}", s(&v["enabled"]));
+            println!("payload     {}", s(&v["payload"]));
+            println!("description {}", s(&v["description"]));
+        }
+        Kind::Webhooks => {
+            println!("{:<36} {:<16} {:<8} URL", "ID", "MODULE", "ENABLED");
+            for w in rows() {
+                println!(
+                    "{:<36} {:<16} {:<8} {}",
+                    s(&w["id"]),
+                    s(&w["module"]),
+                    s(&w["enabled"]),
+                    s(&w["url"])
+                );
+            }
+        }
+        Kind::Invocations => {
+            println!(
+                "{:<30} {:<7} {:>6} {:>9}  {:<14} ERROR",
+                "RECEIVED", "METHOD", "STATUS", "MS", "OUTCOME"
+            );
+            for i in rows() {
+                println!(
+                    "{:<30} {:<7} {:>6} {:>9.2}  {:<14} {}",
+                    s(&i["received_at"]),
+                    s(&i["method"]),
+                    s(&i["status"]),
+                    i["duration_ms"].as_f64().unwrap_or(0.0),
+                    s(&i["outcome"]),
+                    i["error"].as_str().unwrap_or("")
+                );
+            }
+        }
+        Kind::Events => {
+            for e in rows() {
+                println!(
+                    "{}  {}  {}  {}",
+                    s(&e["id"]),
+                    s(&e["created_at"]),
+                    s(&e["type"]),
+                    e["data"]
+                );
+            }
+            if let Some(c) = v["next_cursor"].as_str() {
+                println!("more: --after {c}");
+            }
+        }
+        Kind::Emissions => {
+            for e in rows() {
+                println!(
+                    "{}  {}  {}  {}",
+                    s(&e["id"]),
+                    s(&e["created_at"]),
+                    s(&e["entity_type"]),
+                    e["data"]
+                );
+            }
+            if let Some(c) = v["next_cursor"].as_str() {
+                println!("more: --after {c}");
+            }
+        }
+        Kind::Deleted => println!("deleted {}", s(&v["deleted"])),
+    }
+}

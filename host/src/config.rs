@@ -1,0 +1,115 @@
+//! Every default and limit in one place, with the reason for its value.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Default listen address: loopback only, so a fresh install is not exposed.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// Default data directory, relative to the working directory.
+pub const DEFAULT_DATA_DIR: &str = "hookhost-data";
+/// File in the data directory holding the generated admin token.
+pub const ADMIN_TOKEN_FILE: &str = "admin-token";
+
+/// Linear memory a handler may grow to. Python components need ~30 MiB.
+pub const DEFAULT_MEMORY_BYTES: usize = 64 << 20;
+/// Wall time of one invocation, including instantiation.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Largest request body passed to a handler (GitHub sends up to 25 MB, most
+/// senders far less); larger requests get 413.
+pub const DEFAULT_MAX_REQUEST_BODY: usize = 4 << 20;
+/// Largest response body a handler may return; larger ones become a 502.
+pub const DEFAULT_MAX_RESPONSE_BODY: usize = 4 << 20;
+/// Emissions plus published events one invocation may record.
+pub const DEFAULT_MAX_RECORDS: usize = 100;
+/// Size of one emission's or event's JSON data.
+pub const DEFAULT_MAX_RECORD_BYTES: usize = 256 << 10;
+/// Guest stdout + stderr + `log` text kept per invocation; the rest is dropped.
+pub const DEFAULT_MAX_LOG_BYTES: usize = 16 << 10;
+/// Invocations running at once; each holds a pooled instance slot. Requests
+/// beyond this get 503 instead of queueing without bound.
+pub const DEFAULT_MAX_CONCURRENT: u32 = 256;
+/// Largest uploadable component (componentize-py output is ~18 MB).
+pub const DEFAULT_MAX_MODULE_BYTES: usize = 100 << 20;
+/// Invocation records kept per webhook; older ones are pruned.
+pub const DEFAULT_INVOCATIONS_KEPT: usize = 1000;
+/// Largest admin API JSON body.
+pub const MAX_ADMIN_JSON_BYTES: usize = 1 << 20;
+/// Largest stored webhook payload (it is copied into every invocation).
+pub const MAX_PAYLOAD_BYTES: usize = 64 << 10;
+/// Default and maximum page sizes of list endpoints.
+pub const DEFAULT_PAGE: usize = 50;
+/// Upper bound of `limit` on list endpoints.
+pub const MAX_PAGE: usize = 1000;
+/// Epoch tick of the interruption clock; timeouts are precise to about this.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Limits applied to every handler invocation.
+#[derive(Debug, Clone)]
+pub struct SandboxLimits {
+    /// Maximum linear memory of one instance, in bytes.
+    pub memory_bytes: usize,
+    /// Wall-time limit of one invocation.
+    pub timeout: Duration,
+    /// Maximum request body size, in bytes (413 above).
+    pub max_request_body: usize,
+    /// Maximum response body size, in bytes (502 above).
+    pub max_response_body: usize,
+    /// Maximum number of emits plus publishes per invocation (trap above).
+    pub max_records: usize,
+    /// Maximum size of one emit's or publish's data, in bytes (trap above).
+    pub max_record_bytes: usize,
+    /// Guest output (stdout, stderr, `log`) kept per invocation, in bytes.
+    pub max_log_bytes: usize,
+    /// Maximum concurrent invocations (503 above).
+    pub max_concurrent: u32,
+}
+
+impl Default for SandboxLimits {
+    fn default() -> Self {
+        Self {
+            memory_bytes: DEFAULT_MEMORY_BYTES,
+            timeout: DEFAULT_TIMEOUT,
+            max_request_body: DEFAULT_MAX_REQUEST_BODY,
+            max_response_body: DEFAULT_MAX_RESPONSE_BODY,
+            max_records: DEFAULT_MAX_RECORDS,
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            max_log_bytes: DEFAULT_MAX_LOG_BYTES,
+            max_concurrent: DEFAULT_MAX_CONCURRENT,
+        }
+    }
+}
+
+/// Everything `hookhost serve` needs.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Directory holding the sled database, modules and compiled artifacts.
+    pub data_dir: PathBuf,
+    /// Base of the webhook URLs handed out; defaults to `http://<listen>`.
+    pub public_url: Option<String>,
+    /// Admin bearer token; generated and stored in the data dir when `None`.
+    pub admin_token: Option<String>,
+    /// Sandbox limits.
+    pub limits: SandboxLimits,
+    /// Largest uploadable component, in bytes.
+    pub max_module_bytes: usize,
+    /// Invocation records kept per webhook.
+    pub invocations_kept: usize,
+}
+
+impl ServerConfig {
+    /// A configuration with every default, storing data in `data_dir`.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            listen: DEFAULT_LISTEN.parse().expect("valid default address"),
+            data_dir: data_dir.into(),
+            public_url: None,
+            admin_token: None,
+            limits: SandboxLimits::default(),
+            max_module_bytes: DEFAULT_MAX_MODULE_BYTES,
+            invocations_kept: DEFAULT_INVOCATIONS_KEPT,
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! Serving one request to a webhook URL: look the webhook up, run its
+//! handler in a sandbox, commit what it recorded, and say what to answer.
+//! Knows nothing of axum; `api::ingress` does the HTTP framing.
+
+use crate::registry::Registry;
+use crate::runtime::bindings::hookhost::handler::types::HandlerError;
+use crate::runtime::bindings::{Context, Request, Response};
+use crate::runtime::{GuestRecord, Outcome};
+use crate::store::{
+    Committer, EmissionRecord, EventRecord, EventSource, InvocationCommit, InvocationRecord, ids,
+};
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+
+/// What to send back for one request.
+pub enum Reply {
+    /// The handler's own response.
+    Handler(Response),
+    /// A JSON error `{"error": {"code", "message"}}` with this status.
+    Error {
+        /// HTTP status.
+        status: u16,
+        /// Stable error code.
+        code: &'static str,
+        /// Human-readable detail.
+        message: String,
+    },
+}
+
+/// The result of [`Inbound::serve`].
+pub struct Served {
+    /// The invocation id, when the handler was run (or tried).
+    pub invocation_id: Option<String>,
+    /// What to answer.
+    pub reply: Reply,
+}
+
+/// Runs webhook requests.
+#[derive(Clone)]
+pub struct Inbound {
+    registry: Arc<Registry>,
+    committer: Committer,
+}
+
+impl Inbound {
+    /// Serves requests from `registry`, committing through `committer`.
+    pub fn new(registry: Arc<Registry>, committer: Committer) -> Self {
+        Self {
+            registry,
+            committer,
+        }
+    }
+
+    /// Handles `request` sent to webhook `webhook_id`.
+    ///
+    /// Unknown and disabled webhooks both answer 404 and are not recorded:
+    /// a disabled webhook is usually paused, and senders such as Svix treat
+    /// 410 as "stop sending forever".
+    pub async fn serve(&self, webhook_id: &str, request: Request) -> Served {
+        let Some(hook) = self
+            .registry
+            .webhook(webhook_id)
+            .filter(|w| w.record.enabled)
+        else {
+            return Served {
+                invocation_id: None,
+                reply: Reply::Error {
+                    status: 404,
+                    code: "not_found",
+                    message: "no such webhook".into(),
+                },
+            };
+        };
+        let received_at = Utc::now();
+        let (invocation_id, _) = ids::new("inv");
+        let mut log = InvocationRecord {
+            id: invocation_id.clone(),
+            webhook_id: webhook_id.to_string(),
+            received_at,
+            method: request.method.clone(),
+            path: request.path.clone(),
+            status: 0,
+            outcome: String::new(),
+            duration_ms: 0.0,
+            error: None,
+            emitted: 0,
+            published: 0,
+        };
+
+        let Some(module) = self.registry.module(&hook.record.module) else {
+            let message = format!(
+                "module {:?} is not loaded; upload it again",
+                hook.record.module
+            );
+            return self.finish(log, 503, "module_unavailable", message).await;
+        };
+        let ctx = Context {
+            webhook_id: webhook_id.to_string(),
+            invocation_id: invocation_id.clone(),
+            payload: hook.payload_json.clone(),
+            received_at_ms: received_at.timestamp_millis() as u64,
+        };
+        let invocation = self
+            .registry
+            .runtime()
+            .invoke(&module.handler, request, ctx)
+            .await;
+        log.duration_ms = invocation.duration.as_secs_f64() * 1000.0;
+        if !invocation.output.is_empty() || invocation.output_dropped > 0 {
+            tracing::info!(
+                webhook_id,
+                invocation_id,
+                dropped_bytes = invocation.output_dropped,
+                output = %invocation.output.trim_end(),
+                "guest output"
+            );
+        }
+
+        match invocation.outcome {
+            Outcome::Response(response) => {
+                log.status = response.status;
+                log.outcome = "ok".into();
+                let commit = to_commit(log, invocation.records, received_at);
+                if commit.emissions.is_empty() && commit.events.is_empty() {
+                    self.committer.commit_later(commit);
+                } else if let Err(e) = self.committer.commit_durable(commit).await {
+                    tracing::error!(webhook_id, invocation_id, error = %e, "commit failed");
+                    return Served {
+                        invocation_id: Some(invocation_id),
+                        reply: Reply::Error {
+                            status: 503,
+                            code: "storage_unavailable",
+                            message: "the handler ran but its results could not be stored; retry"
+                                .into(),
+                        },
+                    };
+                }
+                Served {
+                    invocation_id: Some(invocation_id),
+                    reply: Reply::Handler(response),
+                }
+            }
+            Outcome::HandlerError(e) => {
+                let (status, code, message) = match e {
+                    HandlerError::BadRequest(m) => (400, "bad_request", m),
+                    HandlerError::Unauthorized(m) => (401, "unauthorized", m),
+                    HandlerError::Internal(m) => (500, "internal", m),
+                };
+                self.finish(log, status, code, message).await
+            }
+            Outcome::Failed(f) => {
+                tracing::warn!(webhook_id, invocation_id, kind = f.kind.as_str(), error = %f.message, "invocation failed");
+                self.finish(log, f.kind.status(), f.kind.as_str(), f.message)
+                    .await
+            }
+        }
+    }
+
+    async fn finish(
+        &self,
+        mut log: InvocationRecord,
+        status: u16,
+        code: &'static str,
+        message: String,
+    ) -> Served {
+        log.status = status;
+        log.outcome = code.to_string();
+        log.error = Some(message.clone());
+        let invocation_id = log.id.clone();
+        let received_at = log.received_at;
+        self.committer
+            .commit_later(to_commit(log, Vec::new(), received_at));
+        Served {
+            invocation_id: Some(invocation_id),
+            reply: Reply::Error {
+                status,
+                code,
+                message,
+            },
+        }
+    }
+}
+
+fn to_commit(
+    mut log: InvocationRecord,
+    records: Vec<GuestRecord>,
+    at: DateTime<Utc>,
+) -> InvocationCommit {
+    let mut emissions = Vec::new();
+    let mut events = Vec::new();
+    for record in records {
+        match record {
+            GuestRecord::Emission { entity_type, data } => emissions.push(EmissionRecord {
+                id: ids::new("em").0,
+                entity_type,
+                data,
+                webhook_id: log.webhook_id.clone(),
+                invocation_id: log.id.clone(),
+                created_at: at,
+            }),
+            GuestRecord::Event { event_type, data } => events.push(EventRecord {
+                id: ids::new("evt").0,
+                event_type,
+                data,
+                created_at: at,
+                source: Some(EventSource {
+                    webhook_id: log.webhook_id.clone(),
+                    invocation_id: log.id.clone(),
+                }),
+            }),
+        }
+    }
+    log.emitted = emissions.len() as u32;
+    log.published = events.len() as u32;
+    InvocationCommit {
+        invocation: log,
+        emissions,
+        events,
+    }
+}

@@ -1,0 +1,21 @@
+//! hookhost: a self-hosted webhook platform.
+//!
+//! * **Inbound**: WebAssembly components (handlers) are uploaded, webhooks
+//!   are registered for them with a JSON payload, and every request to a
+//!   webhook's unguessable URL runs the handler in a fresh wasmtime sandbox.
+//! * **Outbound** (in progress): events published by handlers are stored for
+//!   signed, retried delivery to subscribed endpoints.
+//!
+//! Layout: [`api`] (axum routers) calls [`registry`] (webhooks and modules,
+//! cached in memory) which uses [`runtime`] (wasmtime) and [`store`] (sled).
+//! [`server`] wires them together; [`cli`] is the command line.
+#![deny(missing_docs)]
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod inbound;
+pub mod registry;
+pub mod runtime;
+pub mod server;
+pub mod store;

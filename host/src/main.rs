@@ -1,0 +1,59 @@
+//! `hookhost`: run the server, or talk to one.
+
+use clap::Parser;
+use hookhost::cli::{Cli, Command, run_client};
+use hookhost::server::{self, TokenSource};
+use std::process::ExitCode;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => {
+            tracing_subscriber::fmt()
+                .with_env_filter(
+                    EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+                )
+                .init();
+            let data_dir = args.data_dir.clone();
+            let running = match server::start(args.into_config(cli.client.token.clone())).await {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("hookhost: cannot start: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match running.token_source {
+                TokenSource::Generated => println!(
+                    "Generated admin token (stored in {}; shown only now):\n  {}",
+                    data_dir.join(hookhost::config::ADMIN_TOKEN_FILE).display(),
+                    running.admin_token
+                ),
+                TokenSource::Stored => println!(
+                    "Admin token: stored in {}",
+                    data_dir.join(hookhost::config::ADMIN_TOKEN_FILE).display()
+                ),
+                TokenSource::Configured => println!("Admin token: from HOOKHOST_ADMIN_TOKEN"),
+            }
+            println!(
+                "hookhost listening on http://{} (webhook URLs: {}/hooks/...)",
+                running.addr, running.public_url
+            );
+            match running.run_until_signal().await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("hookhost: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        command => match run_client(&cli.client, command).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}

@@ -1,0 +1,388 @@
+//! The URL registry: modules and webhooks, kept in memory in front of the
+//! store so that ingress never reads sled, and changed only through here so
+//! the cache cannot go stale.
+
+use crate::config::MAX_PAYLOAD_BYTES;
+use crate::runtime::{CompileError, CompiledHandler, Runtime};
+use crate::store::{ModuleRecord, Store, StoreError, WebhookRecord};
+use chrono::Utc;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+/// Errors of registry operations; the API maps each to one HTTP status.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    /// No such module or webhook.
+    #[error("{0}")]
+    NotFound(String),
+    /// The change conflicts with existing state.
+    #[error("{0}")]
+    Conflict(String),
+    /// The request is invalid.
+    #[error("{0}")]
+    Invalid(String),
+    /// The uploaded component is not a usable handler.
+    #[error(transparent)]
+    Compile(#[from] CompileError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+type Result<T> = std::result::Result<T, RegistryError>;
+
+/// A module with its compiled handler.
+pub struct LoadedModule {
+    /// The stored record.
+    pub record: ModuleRecord,
+    /// Ready to instantiate.
+    pub handler: Arc<CompiledHandler>,
+}
+
+/// A webhook as ingress needs it.
+pub struct LiveWebhook {
+    /// The stored record.
+    pub record: WebhookRecord,
+    /// The payload as JSON text, serialized once here rather than per request.
+    pub payload_json: Option<String>,
+}
+
+impl LiveWebhook {
+    fn new(record: WebhookRecord) -> Self {
+        let payload_json = record.payload.as_ref().map(|p| p.to_string());
+        Self {
+            record,
+            payload_json,
+        }
+    }
+}
+
+/// Fields of a new webhook.
+#[derive(Debug, Clone)]
+pub struct NewWebhook {
+    /// Module name.
+    pub module: String,
+    /// Context payload.
+    pub payload: Option<serde_json::Value>,
+    /// Free text.
+    pub description: String,
+    /// Start enabled.
+    pub enabled: bool,
+}
+
+/// A partial update of a webhook; `None` leaves a field unchanged.
+#[derive(Debug, Clone, Default)]
+pub struct WebhookPatch {
+    /// New module name.
+    pub module: Option<String>,
+    /// New payload; `Some(None)` removes it.
+    pub payload: Option<Option<serde_json::Value>>,
+    /// New description.
+    pub description: Option<String>,
+    /// Enable or disable.
+    pub enabled: Option<bool>,
+}
+
+/// Modules and webhooks, persisted in the store and cached in memory.
+pub struct Registry {
+    store: Store,
+    runtime: Arc<Runtime>,
+    modules: RwLock<HashMap<String, Arc<LoadedModule>>>,
+    webhooks: RwLock<HashMap<String, Arc<LiveWebhook>>>,
+    /// Serializes admin changes so checks ("is this module in use?") and the
+    /// writes that depend on them cannot interleave.
+    changes: tokio::sync::Mutex<()>,
+}
+
+impl Registry {
+    /// Loads every module (from the compiled-artifact cache when possible)
+    /// and every webhook. A module that no longer loads is logged and left
+    /// out; its webhooks answer 503 until it is uploaded again.
+    pub async fn open(store: Store, runtime: Arc<Runtime>) -> Result<Self> {
+        let records = store.list_modules()?;
+        let loader = {
+            let (store, runtime) = (store.clone(), runtime.clone());
+            move || {
+                let mut by_sha: HashMap<String, Arc<CompiledHandler>> = HashMap::new();
+                let mut modules = HashMap::new();
+                for record in records {
+                    let handler = match by_sha.get(&record.sha256) {
+                        Some(h) => h.clone(),
+                        None => {
+                            match runtime.load(&record.sha256, &store.module_path(&record.sha256)) {
+                                Ok(h) => {
+                                    let h = Arc::new(h);
+                                    by_sha.insert(record.sha256.clone(), h.clone());
+                                    h
+                                }
+                                Err(e) => {
+                                    tracing::error!(module = %record.name, error = %e, "module does not load");
+                                    continue;
+                                }
+                            }
+                        }
+                    };
+                    modules.insert(
+                        record.name.clone(),
+                        Arc::new(LoadedModule { record, handler }),
+                    );
+                }
+                modules
+            }
+        };
+        let modules = tokio::task::spawn_blocking(loader)
+            .await
+            .map_err(|e| RegistryError::Invalid(e.to_string()))?;
+        let webhooks = store
+            .list_webhooks()?
+            .into_iter()
+            .map(|w| (w.id.clone(), Arc::new(LiveWebhook::new(w))))
+            .collect();
+        Ok(Self {
+            store,
+            runtime,
+            modules: RwLock::new(modules),
+            webhooks: RwLock::new(webhooks),
+            changes: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// The store behind the registry.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The runtime running the handlers.
+    pub fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+
+    /// The webhook with this id (the ingress fast path: one map lookup).
+    pub fn webhook(&self, id: &str) -> Option<Arc<LiveWebhook>> {
+        read(&self.webhooks).get(id).cloned()
+    }
+
+    /// The module called `name`.
+    pub fn module(&self, name: &str) -> Option<Arc<LoadedModule>> {
+        read(&self.modules).get(name).cloned()
+    }
+
+    /// Every module, by name.
+    pub fn modules(&self) -> Vec<Arc<LoadedModule>> {
+        let mut all: Vec<_> = read(&self.modules).values().cloned().collect();
+        all.sort_by(|a, b| a.record.name.cmp(&b.record.name));
+        all
+    }
+
+    /// Every webhook, oldest first.
+    pub fn webhooks(&self) -> Vec<Arc<LiveWebhook>> {
+        let mut all: Vec<_> = read(&self.webhooks).values().cloned().collect();
+        all.sort_by(|a, b| {
+            (a.record.created_at, &a.record.id).cmp(&(b.record.created_at, &b.record.id))
+        });
+        all
+    }
+
+    /// Ids of the webhooks handled by module `name`.
+    pub fn module_users(&self, name: &str) -> Vec<String> {
+        let mut ids: Vec<_> = read(&self.webhooks)
+            .values()
+            .filter(|w| w.record.module == name)
+            .map(|w| w.record.id.clone())
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    /// Validates, compiles and stores a component as module `name`,
+    /// replacing the code of an existing module of that name (its webhooks
+    /// run the new code from the next request). Returns the record and
+    /// whether the name is new.
+    pub async fn upload_module(
+        &self,
+        name: &str,
+        bytes: bytes::Bytes,
+    ) -> Result<(ModuleRecord, bool)> {
+        validate_module_name(name)?;
+        let sha256 = hex::encode(Sha256::digest(&bytes));
+        // Compile outside the change lock and off the async workers: large
+        // components take seconds and must not stall other requests.
+        let existing = read(&self.modules)
+            .values()
+            .find(|m| m.record.sha256 == sha256)
+            .map(|m| m.handler.clone());
+        let handler = match existing {
+            Some(h) => h,
+            None => {
+                let (runtime, sha) = (self.runtime.clone(), sha256.clone());
+                let compiled = {
+                    let bytes = bytes.clone();
+                    tokio::task::spawn_blocking(move || runtime.compile(&bytes, &sha))
+                        .await
+                        .map_err(|e| CompileError::Internal(e.to_string()))??
+                };
+                Arc::new(compiled)
+            }
+        };
+        {
+            let (store, sha, bytes) = (self.store.clone(), sha256.clone(), bytes.clone());
+            tokio::task::spawn_blocking(move || store.write_module_bytes(&sha, &bytes))
+                .await
+                .map_err(|e| StoreError::Io(e.to_string()))??;
+        }
+
+        let _guard = self.changes.lock().await;
+        let now = Utc::now();
+        let previous = self.module(name);
+        let record = ModuleRecord {
+            name: name.to_string(),
+            sha256,
+            size: bytes.len() as u64,
+            created_at: previous.as_ref().map_or(now, |p| p.record.created_at),
+            updated_at: now,
+        };
+        self.store.put_module(&record).await?;
+        write(&self.modules).insert(
+            name.to_string(),
+            Arc::new(LoadedModule {
+                record: record.clone(),
+                handler,
+            }),
+        );
+        if let Some(previous) = &previous {
+            self.store
+                .remove_module_bytes_if_unused(&previous.record.sha256)?;
+        }
+        Ok((record, previous.is_none()))
+    }
+
+    /// Deletes module `name`; refused while a webhook uses it.
+    pub async fn delete_module(&self, name: &str) -> Result<()> {
+        let _guard = self.changes.lock().await;
+        let module = self.module(name).ok_or_else(|| not_found("module", name))?;
+        let users = self.module_users(name);
+        if !users.is_empty() {
+            return Err(RegistryError::Conflict(format!(
+                "module {name:?} is used by {} webhook(s): {}; delete them or move them to another module first",
+                users.len(),
+                users.join(", ")
+            )));
+        }
+        self.store.delete_module(name).await?;
+        write(&self.modules).remove(name);
+        self.store
+            .remove_module_bytes_if_unused(&module.record.sha256)?;
+        Ok(())
+    }
+
+    /// Registers a webhook with a new unguessable id.
+    pub async fn create_webhook(&self, new: NewWebhook) -> Result<Arc<LiveWebhook>> {
+        check_payload(new.payload.as_ref())?;
+        let _guard = self.changes.lock().await;
+        self.require_module(&new.module)?;
+        let now = Utc::now();
+        let record = WebhookRecord {
+            // uuid v4: 122 random bits from the OS generator.
+            id: format!("wh_{}", uuid::Uuid::new_v4().simple()),
+            module: new.module,
+            payload: new.payload,
+            description: new.description,
+            enabled: new.enabled,
+            created_at: now,
+            updated_at: now,
+        };
+        self.store.put_webhook(&record).await?;
+        let live = Arc::new(LiveWebhook::new(record));
+        write(&self.webhooks).insert(live.record.id.clone(), live.clone());
+        Ok(live)
+    }
+
+    /// Applies `patch` to webhook `id`.
+    pub async fn update_webhook(&self, id: &str, patch: WebhookPatch) -> Result<Arc<LiveWebhook>> {
+        if let Some(payload) = &patch.payload {
+            check_payload(payload.as_ref())?;
+        }
+        let _guard = self.changes.lock().await;
+        let mut record = self
+            .webhook(id)
+            .ok_or_else(|| not_found("webhook", id))?
+            .record
+            .clone();
+        if let Some(module) = patch.module {
+            self.require_module(&module)?;
+            record.module = module;
+        }
+        if let Some(payload) = patch.payload {
+            record.payload = payload;
+        }
+        if let Some(description) = patch.description {
+            record.description = description;
+        }
+        if let Some(enabled) = patch.enabled {
+            record.enabled = enabled;
+        }
+        record.updated_at = Utc::now();
+        self.store.put_webhook(&record).await?;
+        let live = Arc::new(LiveWebhook::new(record));
+        write(&self.webhooks).insert(id.to_string(), live.clone());
+        Ok(live)
+    }
+
+    /// Deletes webhook `id` and its invocation log. Its URL answers 404 from now on.
+    pub async fn delete_webhook(&self, id: &str) -> Result<()> {
+        let _guard = self.changes.lock().await;
+        if self.webhook(id).is_none() {
+            return Err(not_found("webhook", id));
+        }
+        self.store.delete_webhook(id).await?;
+        write(&self.webhooks).remove(id);
+        Ok(())
+    }
+
+    fn require_module(&self, name: &str) -> Result<()> {
+        if self.module(name).is_none() {
+            return Err(RegistryError::Invalid(format!(
+                "unknown module {name:?}: upload it first (POST /v1/modules?name={name})"
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn not_found(what: &str, id: &str) -> RegistryError {
+    RegistryError::NotFound(format!("no {what} {id:?}"))
+}
+
+fn validate_module_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(RegistryError::Invalid(
+            "module name must be 1-64 characters of letters, digits, '-', '_' or '.'".into(),
+        ))
+    }
+}
+
+fn check_payload(payload: Option<&serde_json::Value>) -> Result<()> {
+    let size = payload.map_or(0, |p| p.to_string().len());
+    if size > MAX_PAYLOAD_BYTES {
+        return Err(RegistryError::Invalid(format!(
+            "payload of {size} bytes exceeds the limit of {MAX_PAYLOAD_BYTES} bytes"
+        )));
+    }
+    Ok(())
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|e| e.into_inner())
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(|e| e.into_inner())
+}

@@ -1,0 +1,157 @@
+//! Validating and compiling uploaded components, and the on-disk cache of
+//! compiled artifacts (`<cache>/<sha256>-<engine key>.cwasm`).
+
+use super::Runtime;
+use super::bindings::HandlerPre;
+use super::sandbox::Sandbox;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+use wasmtime::component::Component;
+
+/// A component that validated as a `hookhost:handler` handler, ready to run.
+pub struct CompiledHandler {
+    pub(super) pre: HandlerPre<Sandbox>,
+    /// sha256 of the component bytes.
+    pub sha256: String,
+}
+
+/// Why an upload is not a usable handler. Each says what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum CompileError {
+    /// Not WebAssembly at all.
+    #[error("not a WebAssembly binary (it does not start with the `\\0asm` magic)")]
+    NotWasm,
+    /// A core module rather than a component.
+    #[error(
+        "this is a core WebAssembly module, not a component: build for `wasm32-wasip2`, \
+         or wrap it with `wasm-tools component new`"
+    )]
+    CoreModule,
+    /// Malformed component, or one using features the host does not enable.
+    #[error("invalid component: {0}")]
+    Invalid(String),
+    /// A valid component of another world.
+    #[error(
+        "not a component of the `hookhost:handler/handler` world: {0}. \
+         Build it against the WIT in `wit/` (world `handler`)"
+    )]
+    WrongWorld(String),
+    /// The host failed (disk full, ...), not the upload.
+    #[error("internal error while compiling: {0}")]
+    Internal(String),
+}
+
+impl Runtime {
+    /// Validates `bytes` as a handler component and compiles it, storing the
+    /// artifact in the cache. CPU-heavy (seconds for Python/JS components):
+    /// call from a blocking thread.
+    pub fn compile(&self, bytes: &[u8], sha256: &str) -> Result<CompiledHandler, CompileError> {
+        check_header(bytes)?;
+        let started = Instant::now();
+        let component = Component::new(&self.engine, bytes)
+            .map_err(|e| CompileError::Invalid(format!("{e:#}")))?;
+        let handler = self.prepare(&component, sha256)?;
+        self.stats.compiled.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(
+            sha256,
+            ms = started.elapsed().as_millis() as u64,
+            "compiled component"
+        );
+        match component.serialize() {
+            Ok(artifact) => {
+                let path = self.artifact_path(sha256);
+                if let Err(e) = crate::store::write_file_atomic(&path, &artifact) {
+                    tracing::warn!(error = %e, "could not cache compiled component");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not serialize compiled component"),
+        }
+        Ok(handler)
+    }
+
+    /// Loads the handler with hash `sha256` from the artifact cache, or
+    /// compiles `wasm_path` when no usable artifact exists.
+    pub fn load(
+        &self,
+        sha256: &str,
+        wasm_path: &std::path::Path,
+    ) -> Result<CompiledHandler, CompileError> {
+        let artifact = self.artifact_path(sha256);
+        if artifact.exists() {
+            // SAFETY: the artifact was written by `compile` of an engine with
+            // the same compatibility key (it is in the file name) into the
+            // data directory, which only hookhost writes to.
+            match unsafe { Component::deserialize_file(&self.engine, &artifact) } {
+                Ok(component) => {
+                    self.stats.loaded_from_cache.fetch_add(1, Ordering::Relaxed);
+                    return self.prepare(&component, sha256);
+                }
+                Err(e) => tracing::warn!(error = %e, "cached artifact unusable, recompiling"),
+            }
+        }
+        let bytes = std::fs::read(wasm_path).map_err(|e| CompileError::Internal(e.to_string()))?;
+        self.compile(&bytes, sha256)
+    }
+
+    fn prepare(
+        &self,
+        component: &Component,
+        sha256: &str,
+    ) -> Result<CompiledHandler, CompileError> {
+        let instance_pre = self
+            .linker
+            .instantiate_pre(component)
+            .map_err(|e| CompileError::WrongWorld(format!("{e:#}")))?;
+        let pre = HandlerPre::new(instance_pre)
+            .map_err(|e| CompileError::WrongWorld(format!("{e:#}")))?;
+        Ok(CompiledHandler {
+            pre,
+            sha256: sha256.to_string(),
+        })
+    }
+
+    fn artifact_path(&self, sha256: &str) -> PathBuf {
+        self.cache_dir
+            .join(format!("{sha256}-{}.cwasm", self.compat_key))
+    }
+}
+
+/// Tells garbage and core modules apart from components before handing the
+/// bytes to the compiler, whose messages for those cases are cryptic.
+fn check_header(bytes: &[u8]) -> Result<(), CompileError> {
+    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
+        return Err(CompileError::NotWasm);
+    }
+    // Bytes 4..8: version (u16) and layer (u16); layer 0 is a core module,
+    // layer 1 a component.
+    match u16::from_le_bytes([bytes[6], bytes[7]]) {
+        0 => Err(CompileError::CoreModule),
+        1 => Ok(()),
+        layer => Err(CompileError::Invalid(format!(
+            "unknown WebAssembly layer {layer}"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_checks() {
+        assert!(matches!(
+            check_header(b"hello world"),
+            Err(CompileError::NotWasm)
+        ));
+        assert!(matches!(
+            check_header(b"\0asm\x01\0\0\0"),
+            Err(CompileError::CoreModule)
+        ));
+        assert!(check_header(b"\0asm\x0d\0\x01\0").is_ok());
+        assert!(matches!(
+            check_header(b"\0asm\x0d\0\x07\0"),
+            Err(CompileError::Invalid(_))
+        ));
+    }
+}

@@ -1,0 +1,209 @@
+//! Running one request through a handler in a fresh sandbox.
+
+use super::bindings::{Context, Request, Response, hookhost::handler::types::HandlerError};
+use super::sandbox::{LimitExceeded, Sandbox};
+use super::{CompiledHandler, Runtime};
+use serde_json::value::RawValue;
+use std::time::{Duration, Instant};
+use wasmtime::{PoolConcurrencyLimitError, Store, Trap, UpdateDeadline};
+
+/// Slack given to the backstop timer beyond the epoch-based limit.
+const BACKSTOP_SLACK: Duration = Duration::from_millis(500);
+
+/// Something the guest asked the host to record.
+#[derive(Debug)]
+pub enum GuestRecord {
+    /// `host.emit(entity-type, data)`.
+    Emission {
+        /// Entity type.
+        entity_type: String,
+        /// JSON data, validated.
+        data: Box<RawValue>,
+    },
+    /// `host.publish(event-type, data)`.
+    Event {
+        /// Event type.
+        event_type: String,
+        /// JSON data, validated.
+        data: Box<RawValue>,
+    },
+}
+
+/// The result of one invocation.
+pub struct Invocation {
+    /// What the handler (or the sandbox) decided.
+    pub outcome: Outcome,
+    /// What to commit: everything the guest recorded when the handler
+    /// returned `ok`, nothing otherwise.
+    pub records: Vec<GuestRecord>,
+    /// Captured stdout, stderr and `log` lines (bounded).
+    pub output: String,
+    /// Output bytes dropped beyond the limit.
+    pub output_dropped: usize,
+    /// Wall time, instantiation included.
+    pub duration: Duration,
+}
+
+/// How an invocation ended.
+pub enum Outcome {
+    /// The handler returned a response.
+    Response(Response),
+    /// The handler returned one of its declared errors.
+    HandlerError(HandlerError),
+    /// The sandbox stopped the handler, or its response was unusable.
+    Failed(Failure),
+}
+
+/// A sandbox failure.
+#[derive(Debug)]
+pub struct Failure {
+    /// Which limit or fault.
+    pub kind: FailureKind,
+    /// Human-readable detail.
+    pub message: String,
+}
+
+/// Kinds of sandbox failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// The guest trapped (panic, unreachable, bad memory access, ...).
+    Trap,
+    /// The wall-time limit passed.
+    Timeout,
+    /// The guest tried to grow memory beyond the limit.
+    MemoryLimit,
+    /// Too many or too large emits/publishes.
+    RecordLimit,
+    /// The response body exceeds the limit.
+    ResponseTooLarge,
+    /// The response has an invalid status or header.
+    InvalidResponse,
+    /// Every instance slot is busy.
+    Overloaded,
+}
+
+impl FailureKind {
+    /// Stable name used in the invocation log and error codes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::Trap => "trap",
+            FailureKind::Timeout => "timeout",
+            FailureKind::MemoryLimit => "memory_limit",
+            FailureKind::RecordLimit => "record_limit",
+            FailureKind::ResponseTooLarge => "response_too_large",
+            FailureKind::InvalidResponse => "invalid_response",
+            FailureKind::Overloaded => "overloaded",
+        }
+    }
+
+    /// HTTP status answered to the caller.
+    pub fn status(self) -> u16 {
+        match self {
+            FailureKind::Trap | FailureKind::MemoryLimit | FailureKind::RecordLimit => 500,
+            FailureKind::ResponseTooLarge | FailureKind::InvalidResponse => 502,
+            FailureKind::Overloaded => 503,
+            FailureKind::Timeout => 504,
+        }
+    }
+}
+
+impl Runtime {
+    /// Runs `req` through `handler` in a fresh sandbox under the runtime's
+    /// limits. Never panics on guest behaviour; every fault is an [`Outcome`].
+    pub async fn invoke(
+        &self,
+        handler: &CompiledHandler,
+        req: Request,
+        ctx: Context,
+    ) -> Invocation {
+        let started = Instant::now();
+        let mut store = Store::new(&self.engine, Sandbox::new(&self.limits));
+        store.limiter(|s| &mut s.limiter);
+        let timeout = self.limits.timeout;
+        let deadline = started + timeout;
+        // Yield to the executor every tick so a spinning guest cannot hold a
+        // worker thread, and trap once the deadline has passed.
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            if Instant::now() >= deadline {
+                Err(LimitExceeded::Timeout(timeout.as_millis()).into())
+            } else {
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+
+        let call = async {
+            let instance = handler.pre.instantiate_async(&mut store).await?;
+            instance.call_handle(&mut store, &req, &ctx).await
+        };
+        let result = match tokio::time::timeout(timeout + BACKSTOP_SLACK, call).await {
+            Ok(r) => r,
+            Err(_) => Err(LimitExceeded::Timeout(timeout.as_millis()).into()),
+        };
+
+        let data = store.data_mut();
+        let (output, output_dropped) = data.output.take();
+        let records = std::mem::take(&mut data.records);
+        let (outcome, records) = match result {
+            Ok(Ok(resp)) => match self.check_response(&resp) {
+                Ok(()) => (Outcome::Response(resp), records),
+                Err(f) => (Outcome::Failed(f), Vec::new()),
+            },
+            Ok(Err(e)) => (Outcome::HandlerError(e), Vec::new()),
+            Err(e) => (Outcome::Failed(classify(&e)), Vec::new()),
+        };
+        Invocation {
+            outcome,
+            records,
+            output,
+            output_dropped,
+            duration: started.elapsed(),
+        }
+    }
+
+    fn check_response(&self, resp: &Response) -> Result<(), Failure> {
+        if resp.body.len() > self.limits.max_response_body {
+            return Err(Failure {
+                kind: FailureKind::ResponseTooLarge,
+                message: format!(
+                    "response body of {} bytes exceeds the limit of {} bytes",
+                    resp.body.len(),
+                    self.limits.max_response_body
+                ),
+            });
+        }
+        let invalid = |message: String| Failure {
+            kind: FailureKind::InvalidResponse,
+            message,
+        };
+        if !(100..=999).contains(&resp.status) {
+            return Err(invalid(format!("invalid status code {}", resp.status)));
+        }
+        for (name, value) in &resp.headers {
+            if http::HeaderName::from_bytes(name.as_bytes()).is_err()
+                || http::HeaderValue::from_str(value).is_err()
+            {
+                return Err(invalid(format!("invalid response header {name:?}")));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn classify(e: &wasmtime::Error) -> Failure {
+    let (kind, message) = if let Some(limit) = e.downcast_ref::<LimitExceeded>() {
+        let kind = match limit {
+            LimitExceeded::Memory(_) => FailureKind::MemoryLimit,
+            LimitExceeded::Records(_) => FailureKind::RecordLimit,
+            LimitExceeded::Timeout(_) => FailureKind::Timeout,
+        };
+        (kind, limit.to_string())
+    } else if let Some(pool) = e.downcast_ref::<PoolConcurrencyLimitError>() {
+        (FailureKind::Overloaded, pool.to_string())
+    } else if let Some(trap) = e.downcast_ref::<Trap>() {
+        (FailureKind::Trap, format!("handler trapped: {trap}"))
+    } else {
+        (FailureKind::Trap, format!("handler failed: {e:#}"))
+    };
+    Failure { kind, message }
+}

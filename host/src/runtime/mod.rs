@@ -1,0 +1,145 @@
+//! The WebAssembly side: one wasmtime [`Engine`] for the process, compiled
+//! handler components and their on-disk cache, the sandbox each request runs
+//! in, and the host side of the `hookhost:handler` WIT imports.
+//!
+//! This is the only module that touches wasmtime; the rest of the server sees
+//! [`Runtime`], [`CompiledHandler`] and [`Invocation`].
+
+mod compile;
+mod host_api;
+mod invoke;
+mod sandbox;
+
+pub use compile::{CompileError, CompiledHandler};
+pub use invoke::{Failure, FailureKind, GuestRecord, Invocation, Outcome};
+
+use crate::config::{EPOCH_TICK, SandboxLimits};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use wasmtime::component::Linker;
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+/// Host bindings generated from `wit/handler.wit`.
+#[allow(missing_docs)]
+pub mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "handler",
+        imports: { default: async | trappable },
+        exports: { default: async },
+    });
+}
+
+/// Compiles, caches and runs handler components.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<sandbox::Sandbox>,
+    limits: SandboxLimits,
+    cache_dir: PathBuf,
+    /// Engine settings + wasmtime version, so a cached artifact is only
+    /// reused by an engine that can run it.
+    compat_key: String,
+    stats: RuntimeStats,
+}
+
+/// Counters of compile work, for health checks and tests.
+#[derive(Debug, Default)]
+pub struct RuntimeStats {
+    /// Components compiled by Cranelift since start.
+    pub compiled: AtomicU64,
+    /// Components loaded from the on-disk artifact cache since start.
+    pub loaded_from_cache: AtomicU64,
+}
+
+impl RuntimeStats {
+    /// `(compiled, loaded_from_cache)`.
+    pub fn snapshot(&self) -> (u64, u64) {
+        (
+            self.compiled.load(Ordering::Relaxed),
+            self.loaded_from_cache.load(Ordering::Relaxed),
+        )
+    }
+}
+
+impl Runtime {
+    /// Builds the engine for `limits`, caching compiled artifacts in `cache_dir`.
+    pub fn new(limits: SandboxLimits, cache_dir: PathBuf) -> wasmtime::Result<Self> {
+        std::fs::create_dir_all(&cache_dir)?;
+        let engine = Engine::new(&engine_config(&limits))?;
+        spawn_epoch_ticker(&engine);
+
+        let mut linker = Linker::new(&engine);
+        // Rust std (and other libc-based) guests import wasi:cli and wasi:io
+        // even for pure code. The context built per request grants no
+        // filesystem, network or environment; see `sandbox`.
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        bindings::Handler::add_to_linker::<_, wasmtime::component::HasSelf<_>>(
+            &mut linker,
+            |s: &mut sandbox::Sandbox| s,
+        )?;
+
+        let compat_key = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            engine.precompile_compatibility_hash().hash(&mut h);
+            format!("{:016x}", h.finish())
+        };
+        Ok(Self {
+            engine,
+            linker,
+            limits,
+            cache_dir,
+            compat_key,
+            stats: RuntimeStats::default(),
+        })
+    }
+
+    /// The limits every invocation runs under.
+    pub fn limits(&self) -> &SandboxLimits {
+        &self.limits
+    }
+
+    /// Compile counters.
+    pub fn stats(&self) -> &RuntimeStats {
+        &self.stats
+    }
+}
+
+fn engine_config(limits: &SandboxLimits) -> Config {
+    let n = limits.max_concurrent;
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(n)
+        // Interpreter-based guests (Python, JavaScript) are several core
+        // instances with a few memories and tables each.
+        .total_core_instances(n * 8)
+        .total_memories(n * 4)
+        .total_tables(n * 4)
+        .total_stacks(n)
+        .max_memory_size(limits.memory_bytes)
+        .table_elements(100_000)
+        .max_core_instance_size(8 << 20)
+        .max_component_instance_size(8 << 20);
+
+    let mut config = Config::new();
+    config
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
+        .epoch_interruption(true)
+        .wasm_component_model(true)
+        .cranelift_opt_level(wasmtime::OptLevel::Speed);
+    config
+}
+
+/// Advances the engine's epoch every [`EPOCH_TICK`]; stops with the engine.
+fn spawn_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("hookhost-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        })
+        .expect("spawn epoch thread");
+}

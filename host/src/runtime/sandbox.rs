@@ -1,0 +1,205 @@
+//! Per-invocation state: a WASI context that grants nothing, resource
+//! limits, bounded capture of guest output, and what the guest recorded.
+
+use super::invoke::GuestRecord;
+use crate::config::SandboxLimits;
+use bytes::Bytes;
+use std::sync::{Arc, Mutex};
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+/// A limit the guest ran into; raised as the trap error so the invocation
+/// can be classified precisely.
+#[derive(Debug, thiserror::Error)]
+pub enum LimitExceeded {
+    /// Linear memory or table growth beyond the configured limit.
+    #[error("memory limit of {0} bytes exceeded")]
+    Memory(usize),
+    /// Too many emits/publishes, or one too large.
+    #[error("{0}")]
+    Records(String),
+    /// The wall-time limit passed.
+    #[error("time limit of {0} ms exceeded")]
+    Timeout(u128),
+}
+
+/// Store data of one invocation.
+pub struct Sandbox {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub(super) limiter: Limiter,
+    pub(super) output: GuestOutput,
+    pub(super) records: Vec<GuestRecord>,
+    pub(super) max_records: usize,
+    pub(super) max_record_bytes: usize,
+}
+
+impl Sandbox {
+    pub(super) fn new(limits: &SandboxLimits) -> Self {
+        let output = GuestOutput::new(limits.max_log_bytes);
+        // No preopened directories, no environment, no arguments, no
+        // network (TCP, UDP and name lookup are off by default).
+        let wasi = WasiCtx::builder()
+            .stdout(output.clone())
+            .stderr(output.clone())
+            .build();
+        Self {
+            wasi,
+            table: ResourceTable::new(),
+            limiter: Limiter {
+                memory_bytes: limits.memory_bytes,
+            },
+            output,
+            records: Vec::new(),
+            max_records: limits.max_records,
+            max_record_bytes: limits.max_record_bytes,
+        }
+    }
+}
+
+impl WasiView for Sandbox {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// Memory and table limits that trap with [`LimitExceeded`] instead of
+/// failing the growth silently: guests rarely handle allocation failure,
+/// and a trap is reported precisely.
+pub(super) struct Limiter {
+    memory_bytes: usize,
+}
+
+const MAX_TABLE_ELEMENTS: usize = 100_000;
+
+impl wasmtime::ResourceLimiter for Limiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.memory_bytes {
+            return Err(LimitExceeded::Memory(self.memory_bytes).into());
+        }
+        Ok(true)
+    }
+
+    fn memory_grow_failed(&mut self, _error: wasmtime::Error) -> wasmtime::Result<()> {
+        Err(LimitExceeded::Memory(self.memory_bytes).into())
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > MAX_TABLE_ELEMENTS {
+            return Err(LimitExceeded::Memory(self.memory_bytes).into());
+        }
+        Ok(true)
+    }
+}
+
+/// Guest stdout, stderr and `log` lines, kept up to a byte limit; the rest
+/// is counted and dropped so a chatty guest never fails or floods the log.
+#[derive(Clone)]
+pub(super) struct GuestOutput(Arc<Mutex<OutputBuf>>);
+
+struct OutputBuf {
+    text: Vec<u8>,
+    limit: usize,
+    dropped: usize,
+}
+
+impl GuestOutput {
+    fn new(limit: usize) -> Self {
+        Self(Arc::new(Mutex::new(OutputBuf {
+            text: Vec::new(),
+            limit,
+            dropped: 0,
+        })))
+    }
+
+    pub(super) fn push(&self, bytes: &[u8]) {
+        let mut buf = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let room = buf.limit.saturating_sub(buf.text.len());
+        let take = room.min(bytes.len());
+        buf.text.extend_from_slice(&bytes[..take]);
+        buf.dropped += bytes.len() - take;
+    }
+
+    /// The captured text and the number of bytes dropped.
+    pub(super) fn take(&self) -> (String, usize) {
+        let mut buf = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let text = String::from_utf8_lossy(&std::mem::take(&mut buf.text)).into_owned();
+        (text, buf.dropped)
+    }
+}
+
+impl IsTerminal for GuestOutput {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdoutStream for GuestOutput {
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(self.clone())
+    }
+
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+        Box::new(self.clone())
+    }
+}
+
+impl OutputStream for GuestOutput {
+    fn write(&mut self, bytes: Bytes) -> Result<(), StreamError> {
+        self.push(&bytes);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), StreamError> {
+        Ok(())
+    }
+
+    fn check_write(&mut self) -> Result<usize, StreamError> {
+        Ok(64 << 10)
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl Pollable for GuestOutput {
+    async fn ready(&mut self) {}
+}
+
+impl tokio::io::AsyncWrite for GuestOutput {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        self.push(buf);
+        std::task::Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}

@@ -1,0 +1,208 @@
+//! Wires store, runtime, registry and API together and serves them.
+
+use crate::api::{self, AppState};
+use crate::config::{ADMIN_TOKEN_FILE, ServerConfig};
+use crate::inbound::Inbound;
+use crate::registry::{Registry, RegistryError};
+use crate::runtime::Runtime;
+use crate::store::{Committer, Store, StoreError};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// How often old invocation records are pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The data directory is unusable.
+    #[error("data directory: {0}")]
+    DataDir(#[from] std::io::Error),
+    /// The database could not be opened.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The stored modules or webhooks could not be loaded.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    /// wasmtime rejected the engine configuration.
+    #[error("runtime: {0}")]
+    Runtime(String),
+}
+
+/// Where the admin token came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenSource {
+    /// Given in the configuration (`HOOKHOST_ADMIN_TOKEN`).
+    Configured,
+    /// Read from the data directory.
+    Stored,
+    /// Generated now and written to the data directory.
+    Generated,
+}
+
+/// A server listening on its socket.
+pub struct RunningServer {
+    /// The bound address (useful with port 0).
+    pub addr: SocketAddr,
+    /// Base of webhook URLs.
+    pub public_url: String,
+    /// The admin token.
+    pub admin_token: String,
+    /// Where the token came from.
+    pub token_source: TokenSource,
+    shutdown: Option<oneshot::Sender<()>>,
+    serving: JoinHandle<std::io::Result<()>>,
+    committer: JoinHandle<()>,
+    pruner: JoinHandle<()>,
+    store: Store,
+}
+
+impl RunningServer {
+    /// Stops accepting requests, finishes those in flight, writes what is
+    /// queued and releases the data directory.
+    pub async fn shutdown(mut self) -> std::io::Result<()> {
+        if let Some(stop) = self.shutdown.take() {
+            let _ = stop.send(());
+        }
+        self.finish().await
+    }
+
+    /// Serves until ctrl-c / SIGTERM, then shuts down like [`Self::shutdown`].
+    pub async fn run_until_signal(self) -> std::io::Result<()> {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        self.shutdown().await
+    }
+
+    async fn finish(self) -> std::io::Result<()> {
+        let served = self.serving.await.map_err(std::io::Error::other)?;
+        self.pruner.abort();
+        let _ = self.pruner.await;
+        // The router (and with it every committer handle) is gone: the
+        // committer drains its queue and stops.
+        let _ = self.committer.await;
+        self.store.flush().await.map_err(std::io::Error::other)?;
+        served
+    }
+}
+
+/// Opens the data directory, loads modules and webhooks, binds the socket
+/// and starts serving.
+pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
+    std::fs::create_dir_all(&config.data_dir)?;
+    let (admin_token, token_source) = admin_token(&config)?;
+    let store = Store::open(&config.data_dir)?;
+    let runtime = Runtime::new(config.limits.clone(), config.data_dir.join("compiled"))
+        .map_err(|e| StartError::Runtime(format!("{e:#}")))?;
+    let registry = Arc::new(Registry::open(store.clone(), Arc::new(runtime)).await?);
+    let (committer, committer_task) = Committer::spawn(store.clone());
+
+    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    let addr = listener.local_addr()?;
+    let public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"))
+        .trim_end_matches('/')
+        .to_string();
+
+    let state = AppState {
+        registry: registry.clone(),
+        inbound: Inbound::new(registry, committer),
+        admin_token: admin_token.clone().into(),
+        public_url: public_url.clone().into(),
+        max_module_bytes: config.max_module_bytes,
+    };
+    let app = api::app(state);
+    let (shutdown, stop) = oneshot::channel::<()>();
+    let serving = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stop.await;
+            })
+            .await
+    });
+    let pruner = tokio::spawn(prune_invocations(store.clone(), config.invocations_kept));
+    tracing::info!(%addr, %public_url, data_dir = %config.data_dir.display(), "hookhost listening");
+    Ok(RunningServer {
+        addr,
+        public_url,
+        admin_token,
+        token_source,
+        shutdown: Some(shutdown),
+        serving,
+        committer: committer_task,
+        pruner,
+        store,
+    })
+}
+
+async fn prune_invocations(store: Store, keep: usize) {
+    let mut tick = tokio::time::interval(PRUNE_EVERY);
+    loop {
+        tick.tick().await;
+        let store = store.clone();
+        match tokio::task::spawn_blocking(move || store.prune_all_invocations(keep)).await {
+            Ok(Ok(n)) if n > 0 => tracing::debug!(removed = n, "pruned invocation log"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "pruning the invocation log failed"),
+            _ => {}
+        }
+    }
+}
+
+/// The configured token, else the stored one, else a new one written to the
+/// data directory (readable by the owner only).
+fn admin_token(config: &ServerConfig) -> std::io::Result<(String, TokenSource)> {
+    if let Some(t) = config.admin_token.as_ref().filter(|t| !t.is_empty()) {
+        return Ok((t.clone(), TokenSource::Configured));
+    }
+    let path = config.data_dir.join(ADMIN_TOKEN_FILE);
+    if let Ok(t) = std::fs::read_to_string(&path) {
+        let t = t.trim().to_string();
+        if !t.is_empty() {
+            return Ok((t, TokenSource::Stored));
+        }
+    }
+    let token = generate_token()?;
+    write_private(&path, &token)?;
+    Ok((token, TokenSource::Generated))
+}
+
+fn generate_token() -> std::io::Result<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| std::io::Error::other(e.to_string()))?;
+    Ok(format!("hh_{}", hex::encode(bytes)))
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(contents.as_bytes())?;
+    f.write_all(b"\n")?;
+    f.sync_all()
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

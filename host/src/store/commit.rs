@@ -1,0 +1,127 @@
+//! Group commit of invocation results.
+//!
+//! Each invocation's emissions, events and invocation record are written in
+//! one sled transaction, so they appear together or not at all. Invocations
+//! that recorded emissions or events wait for durability (`flush`) before
+//! their response leaves; many of them share one flush. Invocation records
+//! alone are written without waiting: losing the last few milliseconds of
+//! the log in a crash loses no user data.
+
+use super::{
+    EmissionRecord, EventRecord, InvocationRecord, Store, StoreError, StoreResult, encode, ids,
+};
+use super::{emissions::EMISSION_PREFIX, events::EVENT_PREFIX, invocations};
+use sled::Transactional;
+use tokio::sync::{mpsc, oneshot};
+
+/// Most commits applied in one transaction.
+const MAX_BATCH: usize = 1024;
+/// Queue length before fire-and-forget invocation records are dropped.
+const QUEUE: usize = 16 * 1024;
+
+/// Everything one invocation writes.
+#[derive(Debug)]
+pub struct InvocationCommit {
+    /// The invocation log record.
+    pub invocation: InvocationRecord,
+    /// Emissions to commit (empty unless the handler returned `ok`).
+    pub emissions: Vec<EmissionRecord>,
+    /// Events to commit (empty unless the handler returned `ok`).
+    pub events: Vec<EventRecord>,
+}
+
+struct Job {
+    commit: InvocationCommit,
+    done: Option<oneshot::Sender<StoreResult<()>>>,
+}
+
+/// Handle to the committer task; cheap to clone.
+#[derive(Clone)]
+pub struct Committer {
+    tx: mpsc::Sender<Job>,
+}
+
+impl Committer {
+    /// Starts the committer task. It ends once every handle is dropped and
+    /// the queue is drained.
+    pub fn spawn(store: Store) -> (Self, tokio::task::JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let task = tokio::spawn(run(store, rx));
+        (Self { tx }, task)
+    }
+
+    /// Commits and waits until the records are on disk.
+    pub async fn commit_durable(&self, commit: InvocationCommit) -> StoreResult<()> {
+        let (done, wait) = oneshot::channel();
+        let job = Job {
+            commit,
+            done: Some(done),
+        };
+        self.tx.send(job).await.map_err(|_| closed())?;
+        wait.await.map_err(|_| closed())?
+    }
+
+    /// Queues a commit without waiting. Under extreme backlog the record is
+    /// dropped (and logged) rather than stalling request handling.
+    pub fn commit_later(&self, commit: InvocationCommit) {
+        if let Err(e) = self.tx.try_send(Job { commit, done: None }) {
+            tracing::warn!(error = %e, "invocation log backlog: record dropped");
+        }
+    }
+}
+
+fn closed() -> StoreError {
+    StoreError::Db("committer stopped".into())
+}
+
+async fn run(store: Store, mut rx: mpsc::Receiver<Job>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let mut result = apply(&store, &batch);
+        if result.is_ok() && batch.iter().any(|j| j.done.is_some()) {
+            result = store.flush().await;
+        }
+        if let Err(e) = &result {
+            tracing::error!(error = %e, commits = batch.len(), "group commit failed");
+        }
+        for job in batch.drain(..) {
+            if let Some(done) = job.done {
+                let _ = done.send(result.clone());
+            }
+        }
+    }
+}
+
+fn apply(store: &Store, batch: &[Job]) -> StoreResult<()> {
+    // Serialize outside the transaction: its closure may run more than once.
+    let mut invocations = Vec::with_capacity(batch.len());
+    let mut events = Vec::new();
+    let mut emissions = Vec::new();
+    for Job { commit, .. } in batch {
+        let inv = &commit.invocation;
+        invocations.push((invocations::key(&inv.webhook_id, &inv.id), encode(inv)));
+        for e in &commit.events {
+            events.push((ids::key(EVENT_PREFIX, &e.id).unwrap_or_default(), encode(e)));
+        }
+        for e in &commit.emissions {
+            emissions.push((
+                ids::key(EMISSION_PREFIX, &e.id).unwrap_or_default(),
+                encode(e),
+            ));
+        }
+    }
+    (&store.invocations, &store.events, &store.emissions)
+        .transaction(|(inv_t, ev_t, em_t)| {
+            for (k, v) in &invocations {
+                inv_t.insert(&k[..], &v[..])?;
+            }
+            for (k, v) in &events {
+                ev_t.insert(&k[..], &v[..])?;
+            }
+            for (k, v) in &emissions {
+                em_t.insert(&k[..], &v[..])?;
+            }
+            Ok::<_, sled::transaction::ConflictableTransactionError<()>>(())
+        })
+        .map_err(|e| StoreError::Db(format!("{e:?}")))
+}

@@ -1,0 +1,104 @@
+//! The invocation log: one record per request served by a webhook, keyed by
+//! webhook id then time, so "recent invocations of a webhook" is one scan.
+
+use super::{Page, Store, StoreError, StoreResult, ids, scan_page};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Prefix of invocation ids.
+pub const INVOCATION_PREFIX: &str = "inv";
+
+/// What happened to one request.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InvocationRecord {
+    /// `inv_...`, time-ordered; also passed to the handler and returned in
+    /// the `x-hookhost-invocation` response header.
+    pub id: String,
+    /// Webhook that was called.
+    pub webhook_id: String,
+    /// When the request arrived.
+    pub received_at: DateTime<Utc>,
+    /// Request method.
+    pub method: String,
+    /// Path below the webhook URL.
+    pub path: String,
+    /// HTTP status sent back.
+    pub status: u16,
+    /// `ok`, a handler error (`bad_request`, `unauthorized`, `internal`) or a
+    /// sandbox failure (`trap`, `timeout`, `memory_limit`, `record_limit`,
+    /// `response_too_large`, `invalid_response`, `overloaded`, `storage`).
+    pub outcome: String,
+    /// Wall time of the invocation in milliseconds.
+    pub duration_ms: f64,
+    /// Error message, for anything but `ok`.
+    pub error: Option<String>,
+    /// Emissions committed.
+    pub emitted: u32,
+    /// Events committed.
+    pub published: u32,
+}
+
+pub(super) fn key(webhook_id: &str, invocation_id: &str) -> Vec<u8> {
+    let mut k = prefix(webhook_id);
+    k.extend_from_slice(&ids::key(INVOCATION_PREFIX, invocation_id).unwrap_or_default());
+    k
+}
+
+fn prefix(webhook_id: &str) -> Vec<u8> {
+    let mut k = webhook_id.as_bytes().to_vec();
+    k.push(b'/');
+    k
+}
+
+impl Store {
+    /// Invocations of `webhook_id`, newest first, before the cursor `before`.
+    pub fn list_invocations(
+        &self,
+        webhook_id: &str,
+        before: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Page<InvocationRecord>> {
+        let cursor = before.map(|c| key(webhook_id, c));
+        let (data, last): (Vec<InvocationRecord>, _) = scan_page(
+            &self.invocations,
+            &prefix(webhook_id),
+            cursor.as_deref(),
+            limit,
+            true,
+            |_| true,
+        )?;
+        let next_cursor = last.and(data.last().map(|r| r.id.clone()));
+        Ok(Page { data, next_cursor })
+    }
+
+    /// Deletes all but the newest `keep` invocations of `webhook_id`.
+    pub fn prune_invocations(&self, webhook_id: &str, keep: usize) -> StoreResult<usize> {
+        let mut removed = 0;
+        for item in self
+            .invocations
+            .scan_prefix(prefix(webhook_id))
+            .rev()
+            .skip(keep)
+        {
+            let (k, _) = item?;
+            self.invocations.remove(k)?;
+            removed += 1;
+        }
+        Ok(removed)
+    }
+
+    /// Keeps the invocation log of every webhook to `keep` records.
+    pub fn prune_all_invocations(&self, keep: usize) -> StoreResult<usize> {
+        let mut removed = 0;
+        for w in self.list_webhooks()? {
+            removed += self.prune_invocations(&w.id, keep)?;
+        }
+        Ok(removed)
+    }
+}
+
+impl From<sled::transaction::UnabortableTransactionError> for StoreError {
+    fn from(e: sled::transaction::UnabortableTransactionError) -> Self {
+        StoreError::Db(e.to_string())
+    }
+}

@@ -1,0 +1,200 @@
+//! Persistence: sled trees, one module per record type, plus the group
+//! committer that makes each invocation's records durable together.
+
+mod commit;
+mod emissions;
+mod events;
+mod invocations;
+mod modules;
+mod webhooks;
+
+pub use commit::{Committer, InvocationCommit};
+pub use emissions::EmissionRecord;
+pub use events::{EventRecord, EventSource};
+pub use invocations::InvocationRecord;
+pub use modules::ModuleRecord;
+pub use webhooks::WebhookRecord;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Errors of the storage layer.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    /// sled failed (I/O error or corruption detected by sled).
+    #[error("database error: {0}")]
+    Db(String),
+    /// A file of the data directory could not be read or written.
+    #[error("file error: {0}")]
+    Io(String),
+    /// A stored record does not decode; written by an incompatible version.
+    #[error("stored record does not decode: {0}")]
+    Corrupt(String),
+}
+
+impl From<sled::Error> for StoreError {
+    fn from(e: sled::Error) -> Self {
+        StoreError::Db(e.to_string())
+    }
+}
+
+impl From<std::io::Error> for StoreError {
+    fn from(e: std::io::Error) -> Self {
+        StoreError::Io(e.to_string())
+    }
+}
+
+/// Result of store operations.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A page of records from a list endpoint.
+#[derive(Debug, Clone, Serialize)]
+pub struct Page<T> {
+    /// The records of this page.
+    pub data: Vec<T>,
+    /// Pass as `after` to get the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// The data directory: a sled database plus content-addressed module files.
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    modules: sled::Tree,
+    webhooks: sled::Tree,
+    invocations: sled::Tree,
+    events: sled::Tree,
+    emissions: sled::Tree,
+    dir: PathBuf,
+}
+
+impl Store {
+    /// Opens (or creates) the store in `dir`.
+    pub fn open(dir: &Path) -> StoreResult<Self> {
+        std::fs::create_dir_all(dir.join("modules"))?;
+        let db = sled::Config::new()
+            .path(dir.join("db"))
+            // sled's default cache is 1 GiB; the hot data here is small.
+            .cache_capacity(128 << 20)
+            .flush_every_ms(Some(500))
+            .open()?;
+        Ok(Self {
+            modules: db.open_tree("modules")?,
+            webhooks: db.open_tree("webhooks")?,
+            invocations: db.open_tree("invocations")?,
+            events: db.open_tree("events")?,
+            emissions: db.open_tree("emissions")?,
+            db,
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Waits until everything written so far is on disk.
+    pub async fn flush(&self) -> StoreResult<()> {
+        self.db.flush_async().await?;
+        Ok(())
+    }
+}
+
+fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).expect("records serialize to JSON")
+}
+
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> StoreResult<T> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// Reads up to `limit` records of `tree` whose key starts with `prefix`,
+/// strictly after (or, when `newest_first`, before) the key `after`.
+/// Records failing `keep` are skipped. Returns the records and the key of
+/// the last one when more may follow.
+fn scan_page<T: DeserializeOwned>(
+    tree: &sled::Tree,
+    prefix: &[u8],
+    after: Option<&[u8]>,
+    limit: usize,
+    newest_first: bool,
+    keep: impl Fn(&T) -> bool,
+) -> StoreResult<(Vec<T>, Option<sled::IVec>)> {
+    let iter: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> =
+        match (after, newest_first) {
+            (None, false) => Box::new(tree.scan_prefix(prefix)),
+            (None, true) => Box::new(tree.scan_prefix(prefix).rev()),
+            (Some(a), false) => {
+                // The smallest key greater than `a`.
+                let mut start = a.to_vec();
+                start.push(0);
+                Box::new(tree.range(start..))
+            }
+            (Some(a), true) => Box::new(tree.range(prefix.to_vec()..a.to_vec()).rev()),
+        };
+    let mut out = Vec::new();
+    let mut last = None;
+    for item in iter {
+        let (k, v) = item?;
+        if !k.starts_with(prefix) {
+            break;
+        }
+        if out.len() == limit {
+            return Ok((out, last));
+        }
+        let record = decode(&v)?;
+        if keep(&record) {
+            out.push(record);
+            last = Some(k);
+        }
+    }
+    Ok((out, None))
+}
+
+/// Writes `bytes` to `path` so that a crash leaves either the old file or the
+/// complete new one: temp file, fsync, rename, fsync of the directory.
+pub(crate) fn write_file_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().expect("data files live in a directory");
+    let tmp = tempfile_path(path);
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    std::fs::File::open(dir)?.sync_all()?;
+    Ok(())
+}
+
+fn tempfile_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".tmp-{}", uuid::Uuid::new_v4().simple()));
+    path.with_file_name(name)
+}
+
+/// Time-ordered ids (`<prefix>_<uuid v7 hex>`) whose sled key is the 16 raw
+/// uuid bytes, so key order is creation order.
+pub mod ids {
+    use uuid::Uuid;
+
+    /// A new time-ordered id with `prefix`.
+    pub fn new(prefix: &str) -> (String, [u8; 16]) {
+        let u = Uuid::now_v7();
+        (format!("{prefix}_{}", u.simple()), *u.as_bytes())
+    }
+
+    /// The sled key of an id made by [`new`], if `id` is one.
+    pub fn key(prefix: &str, id: &str) -> Option<[u8; 16]> {
+        let hex = id.strip_prefix(prefix)?.strip_prefix('_')?;
+        Uuid::try_parse(hex).ok().map(|u| *u.as_bytes())
+    }
+
+    /// The id of a sled key made by [`new`].
+    pub fn from_key(prefix: &str, key: &[u8]) -> String {
+        let bytes: [u8; 16] = key.try_into().unwrap_or_default();
+        format!("{prefix}_{}", Uuid::from_bytes(bytes).simple())
+    }
+}

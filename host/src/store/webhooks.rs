@@ -1,0 +1,44 @@
+//! Registered webhooks: the URL id, the module that handles it, its payload.
+
+use super::{Store, StoreResult, decode, encode};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A registered webhook.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WebhookRecord {
+    /// Unguessable id (122 random bits); the last segment of the URL.
+    pub id: String,
+    /// Name of the module handling requests.
+    pub module: String,
+    /// JSON handed to every invocation as context.
+    pub payload: Option<serde_json::Value>,
+    /// Free text for humans.
+    pub description: String,
+    /// Disabled webhooks answer 404 without running the handler.
+    pub enabled: bool,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Store {
+    /// Inserts or replaces a webhook, durably.
+    pub async fn put_webhook(&self, record: &WebhookRecord) -> StoreResult<()> {
+        self.webhooks.insert(record.id.as_bytes(), encode(record))?;
+        self.flush().await
+    }
+
+    /// Every webhook, ordered by id.
+    pub fn list_webhooks(&self) -> StoreResult<Vec<WebhookRecord>> {
+        self.webhooks.iter().map(|r| decode(&r?.1)).collect()
+    }
+
+    /// Deletes a webhook and its invocation log, durably.
+    pub async fn delete_webhook(&self, id: &str) -> StoreResult<()> {
+        self.webhooks.remove(id)?;
+        self.prune_invocations(id, 0)?;
+        self.flush().await
+    }
+}
