@@ -1,0 +1,56 @@
+//! Builds the example and fixture components for `wasm32-wasip2` (once per
+//! test process; cargo's own lock serializes concurrent test binaries) and
+//! hands out their bytes.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// Crates built to components, by package name.
+const PACKAGES: [&str; 5] = [
+    "echo",
+    "identity-sync",
+    "github-verify",
+    "hostile",
+    "other-world",
+];
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .find(|p| p.join("rust-toolchain.toml").exists())
+        .expect("workspace root above the crate")
+        .to_path_buf()
+}
+
+/// Path of the built component of `package` (e.g. `"identity-sync"`).
+pub fn component_path(package: &str) -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    let out = BUILT.get_or_init(|| {
+        let root = workspace();
+        // A separate target dir: the outer `cargo test` may hold the lock
+        // of the main one.
+        let target = root.join("target").join("guests");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.current_dir(&root)
+            .env("CARGO_TARGET_DIR", &target)
+            .args(["build", "--release", "--target", "wasm32-wasip2"]);
+        for p in PACKAGES {
+            cmd.args(["-p", p]);
+        }
+        let status = cmd
+            .status()
+            .expect("run cargo to build the guest components");
+        assert!(status.success(), "building the guest components failed");
+        target.join("wasm32-wasip2").join("release")
+    });
+    out.join(format!("{}.wasm", package.replace('-', "_")))
+}
+
+/// The bytes of the built component of `package`.
+pub fn component(package: &str) -> Vec<u8> {
+    let path = component_path(package);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
