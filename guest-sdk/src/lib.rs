@@ -77,10 +77,10 @@ macro_rules! export_handler {
                     $crate::bindings::Response,
                     $crate::bindings::HandlerError,
                 > {
-            $crate::__dispatch::<$handler>(req, ctx)
+                    $crate::__dispatch::<$handler>(req, ctx)
                 }
             }
-            $crate::bindings::export!(HookhostExport with_types_in $crate::bindings);
+    $crate::bindings::export!(HookhostExport with_types_in $crate::bindings);
         };
     };
 }
