@@ -32,6 +32,7 @@ pub fn component_path(package: &str) -> PathBuf {
         // A separate target dir: the outer `cargo test` may hold the lock
         // of the main one.
         let target = root.join("target").join("guests");
+        ensure_wasm_target(&root);
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut cmd = Command::new(cargo);
         cmd.current_dir(&root)
@@ -53,4 +54,18 @@ pub fn component_path(package: &str) -> PathBuf {
 pub fn component(package: &str) -> Vec<u8> {
     let path = component_path(package);
     std::fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
+/// rustup installs the targets of `rust-toolchain.toml` only together with
+/// the toolchain; where the toolchain was already there, add the target.
+fn ensure_wasm_target(root: &std::path::Path) {
+    let installed = Command::new("rustup")
+        .current_dir(root)
+        .args(["target", "list", "--installed"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).contains("wasm32-wasip2"));
+    if let Ok(false) = installed {
+        let status = Command::new("rustup").current_dir(root).args(["target", "add", "wasm32-wasip2"]).status();
+        assert!(status.is_ok_and(|s| s.success()), "rustup target add wasm32-wasip2 failed");
+    }
 }

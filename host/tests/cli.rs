@@ -1,0 +1,126 @@
+//! The real `hookhost` binary: `serve` prints the generated token once, and
+//! the client subcommands drive every admin action against it.
+
+#[allow(dead_code)]
+#[path = "../../tests/src/guests.rs"]
+mod guests;
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+struct Served {
+    child: Child,
+    url: String,
+    banner: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(data_dir: &Path) -> Served {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hookhost"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .env_remove("HOOKHOST_ADMIN_TOKEN")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start hookhost serve");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut banner = String::new();
+    let url = loop {
+        let line = lines.next().expect("server printed its address").unwrap();
+        banner.push_str(&line);
+        banner.push('\n');
+        if let Some(rest) = line.strip_prefix("hookhost listening on ") {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    Served { child, url, banner }
+}
+
+fn cli(srv: &Served, data_dir: &Path, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_hookhost"))
+        .args(args)
+        .env("HOOKHOST_URL", &srv.url)
+        .env("HOOKHOST_DATA_DIR", data_dir)
+        .env_remove("HOOKHOST_ADMIN_TOKEN")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn cli_json(srv: &Served, data_dir: &Path, args: &[&str]) -> Value {
+    let mut all = args.to_vec();
+    all.push("--json");
+    let (ok, stdout, stderr) = cli(srv, data_dir, &all);
+    assert!(ok, "{args:?} failed: {stderr}");
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {stdout}"))
+}
+
+#[test]
+fn serve_and_every_client_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let srv = serve(&data);
+    let token = std::fs::read_to_string(data.join("admin-token")).unwrap();
+    assert!(srv.banner.contains(token.trim()), "first start prints the generated token: {}", srv.banner);
+
+    let wasm = guests::component_path("echo");
+    let module = cli_json(&srv, &data, &["module", "upload", wasm.to_str().unwrap(), "--name", "echo"]);
+    assert_eq!(module["name"], "echo");
+    let (ok, out, _) = cli(&srv, &data, &["module", "list"]);
+    assert!(ok && out.contains("echo"), "{out}");
+    assert_eq!(cli_json(&srv, &data, &["module", "get", "echo"])["sha256"], module["sha256"]);
+
+    let hook = cli_json(&srv, &data, &["webhook", "create", "--module", "echo", "--payload", r#"{"tenant":"acme"}"#]);
+    let id = hook["id"].as_str().unwrap().to_string();
+    let url = hook["url"].as_str().unwrap().to_string();
+    assert!(url.starts_with(&srv.url));
+    let (ok, out, _) = cli(&srv, &data, &["webhook", "list"]);
+    assert!(ok && out.contains(&id), "{out}");
+    let updated = cli_json(&srv, &data, &["webhook", "update", &id, "--description", "cli", "--disable"]);
+    assert_eq!(updated["enabled"], false);
+    assert_eq!(updated["description"], "cli");
+    let updated = cli_json(&srv, &data, &["webhook", "update", &id, "--enable", "--clear-payload"]);
+    assert_eq!(updated["enabled"], true);
+    assert!(updated["payload"].is_null());
+    assert_eq!(cli_json(&srv, &data, &["webhook", "get", &id])["id"], id.as_str());
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let status = rt.block_on(async { reqwest::Client::new().post(&url).body("hi").send().await.unwrap().status() });
+    assert_eq!(status, 200);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let invocations = cli_json(&srv, &data, &["webhook", "invocations", &id]);
+    assert_eq!(invocations["data"][0]["status"], 200);
+    let (ok, out, _) = cli(&srv, &data, &["webhook", "invocations", &id]);
+    assert!(ok && out.contains("ok"), "{out}");
+    assert_eq!(cli_json(&srv, &data, &["event", "list"])["data"], serde_json::json!([]));
+    assert_eq!(cli_json(&srv, &data, &["emission", "list"])["data"], serde_json::json!([]));
+
+    // Errors are reported with the server's message and a failing exit code.
+    let (ok, _, err) = cli(&srv, &data, &["module", "delete", "echo"]);
+    assert!(!ok && err.contains("409") && err.contains(&id), "{err}");
+    let (ok, _, err) = cli(&srv, &data, &["webhook", "create", "--module", "echo", "--payload", "{oops"]);
+    assert!(!ok && err.contains("--payload is not valid JSON"), "{err}");
+    let (ok, out, _) = cli(&srv, &data, &["webhook", "delete", &id]);
+    assert!(ok && out.contains("deleted"), "{out}");
+    let (ok, _, _) = cli(&srv, &data, &["module", "delete", "echo"]);
+    assert!(ok);
+    drop(srv);
+
+    // A second start does not print the token again.
+    let srv = serve(&data);
+    assert!(!srv.banner.contains(token.trim()), "{}", srv.banner);
+    assert!(srv.banner.contains("stored in"), "{}", srv.banner);
+}
