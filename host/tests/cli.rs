@@ -23,13 +23,23 @@ impl Drop for Served {
     }
 }
 
-fn serve(data_dir: &Path) -> Served {
+/// Starts `hookhost serve` on a free port; its log (stderr) goes to `log`.
+fn serve(data_dir: &Path, log: &Path) -> Served {
     let mut child = Command::new(env!("CARGO_BIN_EXE_hookhost"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--max-log-bytes",
+            "1000",
+            "--data-dir",
+        ])
         .arg(data_dir)
         .env_remove("HOOKHOST_ADMIN_TOKEN")
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
         .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(log).unwrap())
         .spawn()
         .expect("start hookhost serve");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
@@ -72,55 +82,171 @@ fn cli_json(srv: &Served, data_dir: &Path, args: &[&str]) -> Value {
 fn serve_and_every_client_command() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let srv = serve(&data);
+    let log = dir.path().join("serve.log");
+    let srv = serve(&data, &log);
     let token = std::fs::read_to_string(data.join("admin-token")).unwrap();
-    assert!(srv.banner.contains(token.trim()), "first start prints the generated token: {}", srv.banner);
+    assert!(
+        srv.banner.contains(token.trim()),
+        "first start prints the generated token: {}",
+        srv.banner
+    );
 
     let wasm = guests::component_path("echo");
-    let module = cli_json(&srv, &data, &["module", "upload", wasm.to_str().unwrap(), "--name", "echo"]);
+    let module = cli_json(
+        &srv,
+        &data,
+        &["module", "upload", wasm.to_str().unwrap(), "--name", "echo"],
+    );
     assert_eq!(module["name"], "echo");
     let (ok, out, _) = cli(&srv, &data, &["module", "list"]);
     assert!(ok && out.contains("echo"), "{out}");
-    assert_eq!(cli_json(&srv, &data, &["module", "get", "echo"])["sha256"], module["sha256"]);
+    assert_eq!(
+        cli_json(&srv, &data, &["module", "get", "echo"])["sha256"],
+        module["sha256"]
+    );
 
-    let hook = cli_json(&srv, &data, &["webhook", "create", "--module", "echo", "--payload", r#"{"tenant":"acme"}"#]);
+    let hook = cli_json(
+        &srv,
+        &data,
+        &[
+            "webhook",
+            "create",
+            "--module",
+            "echo",
+            "--payload",
+            r#"{"tenant":"acme"}"#,
+        ],
+    );
     let id = hook["id"].as_str().unwrap().to_string();
     let url = hook["url"].as_str().unwrap().to_string();
     assert!(url.starts_with(&srv.url));
     let (ok, out, _) = cli(&srv, &data, &["webhook", "list"]);
     assert!(ok && out.contains(&id), "{out}");
-    let updated = cli_json(&srv, &data, &["webhook", "update", &id, "--description", "cli", "--disable"]);
+    let updated = cli_json(
+        &srv,
+        &data,
+        &[
+            "webhook",
+            "update",
+            &id,
+            "--description",
+            "cli",
+            "--disable",
+        ],
+    );
     assert_eq!(updated["enabled"], false);
     assert_eq!(updated["description"], "cli");
-    let updated = cli_json(&srv, &data, &["webhook", "update", &id, "--enable", "--clear-payload"]);
+    let updated = cli_json(
+        &srv,
+        &data,
+        &["webhook", "update", &id, "--enable", "--clear-payload"],
+    );
     assert_eq!(updated["enabled"], true);
     assert!(updated["payload"].is_null());
-    assert_eq!(cli_json(&srv, &data, &["webhook", "get", &id])["id"], id.as_str());
+    assert_eq!(
+        cli_json(&srv, &data, &["webhook", "get", &id])["id"],
+        id.as_str()
+    );
 
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let status = rt.block_on(async { reqwest::Client::new().post(&url).body("hi").send().await.unwrap().status() });
+    let status = rt.block_on(async {
+        reqwest::Client::new()
+            .post(&url)
+            .body("hi")
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
     assert_eq!(status, 200);
     std::thread::sleep(std::time::Duration::from_millis(300));
     let invocations = cli_json(&srv, &data, &["webhook", "invocations", &id]);
     assert_eq!(invocations["data"][0]["status"], 200);
     let (ok, out, _) = cli(&srv, &data, &["webhook", "invocations", &id]);
     assert!(ok && out.contains("ok"), "{out}");
-    assert_eq!(cli_json(&srv, &data, &["event", "list"])["data"], serde_json::json!([]));
-    assert_eq!(cli_json(&srv, &data, &["emission", "list"])["data"], serde_json::json!([]));
+    assert_eq!(
+        cli_json(&srv, &data, &["event", "list"])["data"],
+        serde_json::json!([])
+    );
+    assert_eq!(
+        cli_json(&srv, &data, &["emission", "list"])["data"],
+        serde_json::json!([])
+    );
 
     // Errors are reported with the server's message and a failing exit code.
     let (ok, _, err) = cli(&srv, &data, &["module", "delete", "echo"]);
     assert!(!ok && err.contains("409") && err.contains(&id), "{err}");
-    let (ok, _, err) = cli(&srv, &data, &["webhook", "create", "--module", "echo", "--payload", "{oops"]);
+    let (ok, _, err) = cli(
+        &srv,
+        &data,
+        &[
+            "webhook",
+            "create",
+            "--module",
+            "echo",
+            "--payload",
+            "{oops",
+        ],
+    );
     assert!(!ok && err.contains("--payload is not valid JSON"), "{err}");
     let (ok, out, _) = cli(&srv, &data, &["webhook", "delete", &id]);
     assert!(ok && out.contains("deleted"), "{out}");
     let (ok, _, _) = cli(&srv, &data, &["module", "delete", "echo"]);
     assert!(ok);
+
+    // Guest output reaches the server log, tagged with the webhook, and bounded.
+    let wasm = guests::component_path("hostile");
+    cli_json(
+        &srv,
+        &data,
+        &[
+            "module",
+            "upload",
+            wasm.to_str().unwrap(),
+            "--name",
+            "hostile",
+        ],
+    );
+    let chatty = cli_json(
+        &srv,
+        &data,
+        &[
+            "webhook",
+            "create",
+            "--module",
+            "hostile",
+            "--payload",
+            r#"{"mode":"chatty"}"#,
+        ],
+    );
+    let chatty_url = chatty["url"].as_str().unwrap().to_string();
+    let status = rt.block_on(async {
+        reqwest::Client::new()
+            .post(&chatty_url)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(status, 200);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let text = std::fs::read_to_string(&log).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.contains("guest output"))
+        .unwrap_or_else(|| panic!("no guest output in log:\n{text}"));
+    assert!(line.contains(chatty["id"].as_str().unwrap()), "{line}");
+    assert!(line.contains("line 0 of a very chatty handler"), "{line}");
+    assert!(line.contains("dropped_bytes="), "{line}");
+    assert!(
+        line.len() < 2000,
+        "guest output is cut at --max-log-bytes: {} bytes",
+        line.len()
+    );
     drop(srv);
 
     // A second start does not print the token again.
-    let srv = serve(&data);
+    let srv = serve(&data, &dir.path().join("serve2.log"));
     assert!(!srv.banner.contains(token.trim()), "{}", srv.banner);
     assert!(srv.banner.contains("stored in"), "{}", srv.banner);
 }

@@ -65,7 +65,13 @@ fn ensure_wasm_target(root: &std::path::Path) {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).contains("wasm32-wasip2"));
     if let Ok(false) = installed {
-        let status = Command::new("rustup").current_dir(root).args(["target", "add", "wasm32-wasip2"]).status();
-        assert!(status.is_ok_and(|s| s.success()), "rustup target add wasm32-wasip2 failed");
+        let status = Command::new("rustup")
+            .current_dir(root)
+            .args(["target", "add", "wasm32-wasip2"])
+            .status();
+        assert!(
+            status.is_ok_and(|s| s.success()),
+            "rustup target add wasm32-wasip2 failed"
+        );
     }
 }
