@@ -15,6 +15,9 @@ async fn main() -> ExitCode {
                 .with_env_filter(
                     EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
                 )
+                // Logs on stderr; stdout carries only the start-up banner.
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
                 .init();
             let data_dir = args.data_dir.clone();
             let running = match server::start(args.into_config(cli.client.token.clone())).await {
