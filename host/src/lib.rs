@@ -14,8 +14,10 @@
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod delivery;
 pub mod inbound;
 pub mod registry;
 pub mod runtime;
 pub mod server;
+pub mod signing;
 pub mod store;
