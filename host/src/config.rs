@@ -44,6 +44,84 @@ pub const MAX_PAGE: usize = 1000;
 /// Epoch tick of the interruption clock; timeouts are precise to about this.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
+/// Default retry schedule: the delay before each attempt (the first is
+/// immediate); jittered by up to 10%.
+pub const DEFAULT_RETRY_SCHEDULE: &str = "0s,5s,5m,30m,2h,5h,10h,10h";
+/// Timeout of one delivery attempt.
+pub const DEFAULT_DELIVERY_TIMEOUT: Duration = Duration::from_secs(15);
+/// Delivery attempts in flight at once, over all endpoints.
+pub const DEFAULT_DELIVERY_CONCURRENCY: usize = 64;
+/// Delivery attempts in flight at once to one endpoint.
+pub const DEFAULT_ENDPOINT_CONCURRENCY: usize = 4;
+/// An endpoint failing without a success for this long is disabled.
+pub const DEFAULT_DISABLE_AFTER: Duration = Duration::from_secs(5 * 24 * 3600);
+/// How long a rotated-out secret keeps signing.
+pub const DEFAULT_SECRET_GRACE: Duration = Duration::from_secs(24 * 3600);
+/// Response body kept per attempt.
+pub const ATTEMPT_BODY_BYTES: usize = 4096;
+/// Longest `Retry-After` honoured; longer ones are capped.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
+
+/// Outbound delivery settings.
+#[derive(Debug, Clone)]
+pub struct DeliveryConfig {
+    /// Delay before each attempt; its length is the number of attempts.
+    pub schedule: Vec<Duration>,
+    /// Timeout of one attempt.
+    pub timeout: Duration,
+    /// Attempts in flight over all endpoints.
+    pub concurrency: usize,
+    /// Attempts in flight per endpoint.
+    pub endpoint_concurrency: usize,
+    /// Disable an endpoint failing continuously for this long.
+    pub disable_after: Duration,
+    /// Grace period of a rotated-out secret.
+    pub secret_grace: Duration,
+    /// CIDRs deliveries may reach although they are private/loopback.
+    pub allowlist: Vec<ipnet::IpNet>,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        Self {
+            schedule: parse_schedule(DEFAULT_RETRY_SCHEDULE).expect("valid default schedule"),
+            timeout: DEFAULT_DELIVERY_TIMEOUT,
+            concurrency: DEFAULT_DELIVERY_CONCURRENCY,
+            endpoint_concurrency: DEFAULT_ENDPOINT_CONCURRENCY,
+            disable_after: DEFAULT_DISABLE_AFTER,
+            secret_grace: DEFAULT_SECRET_GRACE,
+            allowlist: Vec::new(),
+        }
+    }
+}
+
+/// Parses a comma-separated list of durations such as `0s,5s,5m,2h,250ms`.
+pub fn parse_schedule(text: &str) -> Result<Vec<Duration>, String> {
+    let steps: Vec<Duration> = text
+        .split(',')
+        .map(str::trim)
+        .map(|step| {
+            let split = step
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(step.len());
+            let (num, unit) = step.split_at(split);
+            let n: u64 = num.parse().map_err(|_| format!("invalid delay {step:?}"))?;
+            Ok(match unit {
+                "ms" => Duration::from_millis(n),
+                "s" | "" => Duration::from_secs(n),
+                "m" => Duration::from_secs(n * 60),
+                "h" => Duration::from_secs(n * 3600),
+                "d" => Duration::from_secs(n * 86400),
+                _ => return Err(format!("invalid unit in {step:?}: use ms, s, m, h or d")),
+            })
+        })
+        .collect::<Result<_, String>>()?;
+    if steps.is_empty() {
+        return Err("the retry schedule needs at least one step".into());
+    }
+    Ok(steps)
+}
+
 /// Limits applied to every handler invocation.
 #[derive(Debug, Clone)]
 pub struct SandboxLimits {
@@ -97,6 +175,8 @@ pub struct ServerConfig {
     pub max_module_bytes: usize,
     /// Invocation records kept per webhook.
     pub invocations_kept: usize,
+    /// Outbound delivery settings.
+    pub delivery: DeliveryConfig,
 }
 
 impl ServerConfig {
@@ -110,6 +190,27 @@ impl ServerConfig {
             limits: SandboxLimits::default(),
             max_module_bytes: DEFAULT_MAX_MODULE_BYTES,
             invocations_kept: DEFAULT_INVOCATIONS_KEPT,
+            delivery: DeliveryConfig::default(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedules() {
+        let s = parse_schedule(DEFAULT_RETRY_SCHEDULE).unwrap();
+        assert_eq!(s.len(), 8);
+        assert_eq!(s[0], Duration::ZERO);
+        assert_eq!(s[2], Duration::from_secs(300));
+        assert_eq!(s[7], Duration::from_secs(36000));
+        assert_eq!(
+            parse_schedule("0,250ms").unwrap(),
+            vec![Duration::ZERO, Duration::from_millis(250)]
+        );
+        assert!(parse_schedule("5x").is_err());
+        assert!(parse_schedule("").is_err());
     }
 }

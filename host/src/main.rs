@@ -20,7 +20,14 @@ async fn main() -> ExitCode {
                 .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
                 .init();
             let data_dir = args.data_dir.clone();
-            let running = match server::start(args.into_config(cli.client.token.clone())).await {
+            let config = match args.into_config(cli.client.token.clone()) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("hookhost: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let running = match server::start(config).await {
                 Ok(r) => r,
                 Err(e) => {
                     eprintln!("hookhost: cannot start: {e}");

@@ -2,6 +2,8 @@
 
 use crate::api::{self, AppState};
 use crate::config::{ADMIN_TOKEN_FILE, ServerConfig};
+use crate::delivery::Outbound;
+use crate::delivery::worker::DeliveryWorker;
 use crate::inbound::Inbound;
 use crate::registry::{Registry, RegistryError};
 use crate::runtime::Runtime;
@@ -59,6 +61,8 @@ pub struct RunningServer {
     serving: JoinHandle<std::io::Result<()>>,
     committer: JoinHandle<()>,
     pruner: JoinHandle<()>,
+    delivering: JoinHandle<()>,
+    worker: Arc<DeliveryWorker>,
     store: Store,
 }
 
@@ -83,6 +87,11 @@ impl RunningServer {
         let served = self.serving.await.map_err(std::io::Error::other)?;
         self.pruner.abort();
         let _ = self.pruner.await;
+        // Attempts in flight are abandoned; their deliveries are still
+        // queued and are sent again after the restart (at least once).
+        self.delivering.abort();
+        let _ = self.delivering.await;
+        self.worker.stop().await;
         // The router (and with it every committer handle) is gone: the
         // committer drains its queue and stops.
         let _ = self.committer.await;
@@ -101,6 +110,10 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
         .map_err(|e| StartError::Runtime(format!("{e:#}")))?;
     let registry = Arc::new(Registry::open(store.clone(), Arc::new(runtime)).await?);
     let (committer, committer_task) = Committer::spawn(store.clone());
+    let outbound = Arc::new(Outbound::new(store.clone(), config.delivery.clone()));
+    let worker = DeliveryWorker::new(outbound.clone());
+    let delivering = tokio::spawn(worker.clone().run());
+    let worker_handle = worker.clone();
 
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
@@ -114,6 +127,8 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
     let state = AppState {
         registry: registry.clone(),
         inbound: Inbound::new(registry, committer),
+        outbound,
+        worker,
         admin_token: admin_token.clone().into(),
         public_url: public_url.clone().into(),
         max_module_bytes: config.max_module_bytes,
@@ -138,6 +153,8 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
         serving,
         committer: committer_task,
         pruner,
+        delivering,
+        worker: worker_handle,
         store,
     })
 }

@@ -2,6 +2,7 @@
 //! loopback port with its data in a temp dir, real components, real HTTP.
 
 pub mod guests;
+pub mod receiver;
 
 use hookhost::config::ServerConfig;
 use hookhost::server::{self, RunningServer};

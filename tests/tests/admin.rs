@@ -96,7 +96,7 @@ async fn invalid_json_and_unknown_ids() {
             .header("content-type", "application/json")
             .body(body);
         let (status, resp) = srv.send(req).await;
-        assert!(status.is_client_error(), "{body}: {status}");
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
         assert_eq!(resp["error"]["code"], code, "{body}: {resp}");
     }
     let (status, resp) = srv

@@ -1,5 +1,6 @@
 //! The one mapping from errors to HTTP: `{"error": {"code", "message"}}`.
 
+use crate::delivery::OutboundError;
 use crate::registry::RegistryError;
 use crate::runtime::CompileError;
 use crate::store::StoreError;
@@ -60,6 +61,20 @@ impl From<RegistryError> for ApiError {
     }
 }
 
+impl From<OutboundError> for ApiError {
+    fn from(e: OutboundError) -> Self {
+        let message = e.to_string();
+        match e {
+            OutboundError::NotFound(_) => Self::not_found(message),
+            OutboundError::Invalid(_) => Self::invalid(message),
+            OutboundError::NotAllowed(_) => {
+                Self::new(StatusCode::BAD_REQUEST, "endpoint_not_allowed", message)
+            }
+            OutboundError::Store(s) => s.into(),
+        }
+    }
+}
+
 impl From<CompileError> for ApiError {
     fn from(e: CompileError) -> Self {
         let code = match e {
@@ -88,11 +103,14 @@ impl From<StoreError> for ApiError {
 
 impl From<JsonRejection> for ApiError {
     fn from(e: JsonRejection) -> Self {
-        let status = e.status();
-        let code = match status {
-            StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
-            _ => "invalid_json",
+        // axum says 422 for JSON of the wrong shape; one status (400) for
+        // every unusable body is simpler for clients.
+        let (status, code) = match e.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            _ => (StatusCode::BAD_REQUEST, "invalid_json"),
         };
         Self::new(status, code, e.body_text())
     }

@@ -6,6 +6,8 @@ pub mod error;
 pub mod ingress;
 pub mod ops;
 
+use crate::delivery::Outbound;
+use crate::delivery::worker::DeliveryWorker;
 use crate::inbound::Inbound;
 use crate::registry::Registry;
 use axum::Router;
@@ -20,6 +22,10 @@ pub struct AppState {
     pub registry: Arc<Registry>,
     /// Runs webhook requests.
     pub inbound: Inbound,
+    /// Endpoints and events.
+    pub outbound: Arc<Outbound>,
+    /// Sends deliveries (used directly by test sends).
+    pub worker: Arc<DeliveryWorker>,
     /// The admin bearer token.
     pub admin_token: Arc<str>,
     /// Base of webhook URLs, without a trailing slash.

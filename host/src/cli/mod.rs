@@ -3,7 +3,8 @@
 mod client;
 mod output;
 
-use crate::config::{self, SandboxLimits, ServerConfig};
+use crate::config::{self, DeliveryConfig, SandboxLimits, ServerConfig};
+use crate::delivery::guard::AddressGuard;
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -108,12 +109,42 @@ pub struct ServeArgs {
     /// Invocation records kept per webhook.
     #[arg(long, env = "HOOKHOST_INVOCATIONS_KEPT", default_value_t = config::DEFAULT_INVOCATIONS_KEPT)]
     pub invocations_kept: usize,
+    /// Delay before each delivery attempt, comma-separated (`ms`, `s`, `m`, `h`, `d`).
+    #[arg(long, env = "HOOKHOST_RETRY_SCHEDULE", default_value = config::DEFAULT_RETRY_SCHEDULE)]
+    pub retry_schedule: String,
+    /// Timeout of one delivery attempt, in milliseconds.
+    #[arg(long, env = "HOOKHOST_DELIVERY_TIMEOUT_MS", default_value_t = config::DEFAULT_DELIVERY_TIMEOUT.as_millis() as u64)]
+    pub delivery_timeout_ms: u64,
+    /// Delivery attempts in flight at once.
+    #[arg(long, env = "HOOKHOST_DELIVERY_CONCURRENCY", default_value_t = config::DEFAULT_DELIVERY_CONCURRENCY)]
+    pub delivery_concurrency: usize,
+    /// Delivery attempts in flight at once to one endpoint.
+    #[arg(long, env = "HOOKHOST_ENDPOINT_CONCURRENCY", default_value_t = config::DEFAULT_ENDPOINT_CONCURRENCY)]
+    pub endpoint_concurrency: usize,
+    /// Disable an endpoint failing without a success for this many hours.
+    #[arg(long, env = "HOOKHOST_DISABLE_AFTER_HOURS", default_value_t = config::DEFAULT_DISABLE_AFTER.as_secs() / 3600)]
+    pub disable_after_hours: u64,
+    /// Hours a rotated-out endpoint secret keeps signing.
+    #[arg(long, env = "HOOKHOST_SECRET_GRACE_HOURS", default_value_t = config::DEFAULT_SECRET_GRACE.as_secs() / 3600)]
+    pub secret_grace_hours: u64,
+    /// CIDRs deliveries may reach although private or loopback (e.g. `127.0.0.0/8,10.1.0.0/16`).
+    #[arg(long, env = "HOOKHOST_OUTBOUND_ALLOWLIST", default_value = "")]
+    pub outbound_allowlist: String,
 }
 
 impl ServeArgs {
     /// The server configuration these flags describe.
-    pub fn into_config(self, admin_token: Option<String>) -> ServerConfig {
-        ServerConfig {
+    pub fn into_config(self, admin_token: Option<String>) -> Result<ServerConfig, String> {
+        let delivery = DeliveryConfig {
+            schedule: config::parse_schedule(&self.retry_schedule)?,
+            timeout: Duration::from_millis(self.delivery_timeout_ms),
+            concurrency: self.delivery_concurrency.max(1),
+            endpoint_concurrency: self.endpoint_concurrency.max(1),
+            disable_after: Duration::from_secs(self.disable_after_hours * 3600),
+            secret_grace: Duration::from_secs(self.secret_grace_hours * 3600),
+            allowlist: AddressGuard::parse_allowlist(&self.outbound_allowlist)?,
+        };
+        Ok(ServerConfig {
             listen: self.listen,
             data_dir: self.data_dir,
             public_url: self.public_url,
@@ -130,7 +161,8 @@ impl ServeArgs {
             },
             max_module_bytes: self.max_module_bytes,
             invocations_kept: self.invocations_kept,
-        }
+            delivery,
+        })
     }
 }
 

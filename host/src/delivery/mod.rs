@@ -1,8 +1,451 @@
-//! Outbound delivery: which endpoints an event goes to ([`matching`]) and
-//! which addresses deliveries may reach ([`guard`]).
+//! Outbound delivery: endpoints, accepting events and fanning them out to
+//! matching endpoints as durable deliveries, and the [`worker`] that sends
+//! them, signed, with retries.
 //!
-//! Work in progress (issue 3): endpoints, the durable delivery queue and the
-//! workers come next; nothing sends events yet.
+//! An event and its deliveries are written in one transaction and flushed
+//! before the API answers; events published by handlers are marked for
+//! fan-out in the same transaction as the event, so a crash loses neither.
 
 pub mod guard;
+pub mod http;
 pub mod matching;
+pub mod worker;
+
+use crate::config::DeliveryConfig;
+use crate::signing::{SignatureScheme, generate_secret};
+use crate::store::{
+    DeliveryRecord, DeliveryStatus, EndpointRecord, EventRecord, RetiredSecret, Store, StoreError,
+    ids,
+};
+use chrono::{DateTime, Utc};
+use guard::AddressGuard;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+/// Errors of outbound operations; the API maps each to one status.
+#[derive(Debug, thiserror::Error)]
+pub enum OutboundError {
+    /// Unknown endpoint or delivery.
+    #[error("{0}")]
+    NotFound(String),
+    /// Invalid input.
+    #[error("{0}")]
+    Invalid(String),
+    /// The endpoint URL is refused by the address guard.
+    #[error("{0}")]
+    NotAllowed(String),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+type Result<T> = std::result::Result<T, OutboundError>;
+
+/// Fields of a new endpoint.
+#[derive(Debug, Clone)]
+pub struct NewEndpoint {
+    /// Delivery URL.
+    pub url: String,
+    /// Event patterns.
+    pub events: Vec<String>,
+    /// Data filters.
+    pub filters: Map<String, Value>,
+    /// Free text.
+    pub description: String,
+    /// Start active.
+    pub active: bool,
+    /// Secret to use; generated when `None`.
+    pub secret: Option<String>,
+    /// Signature scheme.
+    pub signature: SignatureScheme,
+}
+
+/// A partial endpoint update; `None` leaves a field unchanged.
+#[derive(Debug, Clone, Default)]
+pub struct EndpointPatch {
+    /// New URL.
+    pub url: Option<String>,
+    /// New patterns.
+    pub events: Option<Vec<String>>,
+    /// New filters.
+    pub filters: Option<Map<String, Value>>,
+    /// New description.
+    pub description: Option<String>,
+    /// Enable (also clears an automatic disable) or disable.
+    pub active: Option<bool>,
+    /// New scheme.
+    pub signature: Option<SignatureScheme>,
+}
+
+/// The result of accepting an event.
+#[derive(Debug, Clone)]
+pub struct Accepted {
+    /// The event id (the first event's, for a repeated idempotency key).
+    pub event_id: String,
+    /// Deliveries created (0 for a repeat).
+    pub deliveries: usize,
+    /// Whether the idempotency key had been seen.
+    pub duplicate: bool,
+}
+
+/// Endpoints and event acceptance.
+pub struct Outbound {
+    store: Store,
+    guard: AddressGuard,
+    config: DeliveryConfig,
+    /// Wakes the worker when deliveries are queued.
+    wake: Arc<Notify>,
+    /// Serializes read-modify-write of endpoint records.
+    endpoint_lock: tokio::sync::Mutex<()>,
+}
+
+impl Outbound {
+    /// Outbound over `store` with `config`.
+    pub fn new(store: Store, config: DeliveryConfig) -> Self {
+        Self {
+            guard: AddressGuard::new(&config.allowlist),
+            store,
+            config,
+            wake: Arc::new(Notify::new()),
+            endpoint_lock: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The address guard.
+    pub fn guard(&self) -> &AddressGuard {
+        &self.guard
+    }
+
+    /// Delivery settings.
+    pub fn config(&self) -> &DeliveryConfig {
+        &self.config
+    }
+
+    /// Wakes the worker (new deliveries, or a freed slot).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    pub(crate) fn wake_handle(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    /// Every endpoint, oldest first.
+    pub fn endpoints(&self) -> Result<Vec<EndpointRecord>> {
+        Ok(self.store.list_endpoints()?)
+    }
+
+    /// The endpoint `id`.
+    pub fn endpoint(&self, id: &str) -> Result<EndpointRecord> {
+        self.store
+            .get_endpoint(id)?
+            .ok_or_else(|| OutboundError::NotFound(format!("no endpoint {id:?}")))
+    }
+
+    /// Creates an endpoint after checking its URL, patterns and secret.
+    pub async fn create_endpoint(&self, new: NewEndpoint) -> Result<EndpointRecord> {
+        matching::validate_patterns(&new.events).map_err(OutboundError::Invalid)?;
+        let secret = match new.secret {
+            Some(s) => check_secret(s)?,
+            None => generate_secret(),
+        };
+        let url = self.check_url(&new.url).await?;
+        let now = Utc::now();
+        let record = EndpointRecord {
+            id: ids::new("ep").0,
+            url,
+            events: new.events,
+            filters: new.filters,
+            description: new.description,
+            active: new.active,
+            secret,
+            retired_secrets: Vec::new(),
+            signature: new.signature,
+            disabled_reason: None,
+            failing_since: None,
+            created_at: now,
+            updated_at: now,
+        };
+        self.store.put_endpoint(&record).await?;
+        Ok(record)
+    }
+
+    /// Applies `patch` to endpoint `id`.
+    pub async fn update_endpoint(&self, id: &str, patch: EndpointPatch) -> Result<EndpointRecord> {
+        let url = match &patch.url {
+            Some(u) => Some(self.check_url(u).await?),
+            None => None,
+        };
+        if let Some(events) = &patch.events {
+            matching::validate_patterns(events).map_err(OutboundError::Invalid)?;
+        }
+        let _guard = self.endpoint_lock.lock().await;
+        let mut ep = self.endpoint(id)?;
+        if let Some(u) = url {
+            ep.url = u;
+        }
+        if let Some(e) = patch.events {
+            ep.events = e;
+        }
+        if let Some(f) = patch.filters {
+            ep.filters = f;
+        }
+        if let Some(d) = patch.description {
+            ep.description = d;
+        }
+        if let Some(s) = patch.signature {
+            ep.signature = s;
+        }
+        if let Some(active) = patch.active {
+            ep.active = active;
+            if active {
+                ep.disabled_reason = None;
+                ep.failing_since = None;
+            }
+        }
+        ep.updated_at = Utc::now();
+        self.store.put_endpoint(&ep).await?;
+        Ok(ep)
+    }
+
+    /// Deletes endpoint `id`; its pending deliveries fail when next due.
+    pub async fn delete_endpoint(&self, id: &str) -> Result<()> {
+        let _guard = self.endpoint_lock.lock().await;
+        if !self.store.delete_endpoint(id).await? {
+            return Err(OutboundError::NotFound(format!("no endpoint {id:?}")));
+        }
+        Ok(())
+    }
+
+    /// Replaces the secret of endpoint `id` (with `secret`, or a generated
+    /// one); the old one keeps signing for the grace period.
+    pub async fn rotate_secret(&self, id: &str, secret: Option<String>) -> Result<EndpointRecord> {
+        let new_secret = match secret {
+            Some(s) => check_secret(s)?,
+            None => generate_secret(),
+        };
+        let _guard = self.endpoint_lock.lock().await;
+        let mut ep = self.endpoint(id)?;
+        let now = Utc::now();
+        let grace = chrono::Duration::from_std(self.config.secret_grace).unwrap_or_default();
+        ep.retired_secrets.retain(|r| r.expires_at > now);
+        ep.retired_secrets.insert(
+            0,
+            RetiredSecret {
+                secret: std::mem::replace(&mut ep.secret, new_secret),
+                expires_at: now + grace,
+            },
+        );
+        ep.updated_at = now;
+        self.store.put_endpoint(&ep).await?;
+        Ok(ep)
+    }
+
+    /// Accepts an event posted to the API: written with one delivery per
+    /// matching endpoint and on disk before this returns.
+    pub async fn send_event(
+        &self,
+        event_type: String,
+        data: Box<RawValue>,
+        idempotency_key: Option<String>,
+    ) -> Result<Accepted> {
+        if event_type.trim().is_empty() || event_type.len() > 256 {
+            return Err(OutboundError::Invalid(
+                "type must be 1-256 characters".into(),
+            ));
+        }
+        let event = EventRecord {
+            id: ids::new("evt").0,
+            event_type,
+            data,
+            created_at: Utc::now(),
+            source: None,
+        };
+        self.accept(event, None, idempotency_key.as_deref()).await
+    }
+
+    /// Writes `event` with deliveries to the matching endpoints (or only to
+    /// `only`), durably.
+    pub(crate) async fn accept(
+        &self,
+        event: EventRecord,
+        only: Option<&EndpointRecord>,
+        idempotency_key: Option<&str>,
+    ) -> Result<Accepted> {
+        let deliveries = match only {
+            Some(ep) => vec![new_delivery(&event, ep)],
+            None => self.plan(&event)?,
+        };
+        match self
+            .store
+            .accept_event(&event, &deliveries, idempotency_key)
+            .await?
+        {
+            Some(first) => Ok(Accepted {
+                event_id: first,
+                deliveries: 0,
+                duplicate: true,
+            }),
+            None => {
+                if !deliveries.is_empty() {
+                    self.wake();
+                }
+                Ok(Accepted {
+                    event_id: event.id,
+                    deliveries: deliveries.len(),
+                    duplicate: false,
+                })
+            }
+        }
+    }
+
+    /// Deliveries of `event` to every active endpoint it matches.
+    pub(crate) fn plan(&self, event: &EventRecord) -> Result<Vec<DeliveryRecord>> {
+        let data: Value = serde_json::from_str(event.data.get()).unwrap_or(Value::Null);
+        Ok(self
+            .store
+            .list_endpoints()?
+            .iter()
+            .filter(|ep| {
+                ep.active
+                    && matching::type_matches(&ep.events, &event.event_type)
+                    && matching::filters_match(&ep.filters, &data)
+            })
+            .map(|ep| new_delivery(event, ep))
+            .collect())
+    }
+
+    /// Queues delivery `id` again, now, whatever its state.
+    pub async fn retry(&self, id: &str) -> Result<DeliveryRecord> {
+        let mut d = self
+            .store
+            .get_delivery(id)?
+            .ok_or_else(|| OutboundError::NotFound(format!("no delivery {id:?}")))?;
+        let old_due = d.next_attempt_at;
+        d.status = DeliveryStatus::Pending;
+        d.next_attempt_at = Some(Utc::now());
+        d.updated_at = Utc::now();
+        self.store.requeue_delivery(&d, old_due).await?;
+        self.wake();
+        Ok(d)
+    }
+
+    /// Queues again every failed delivery of endpoint `id` created since `since`.
+    pub async fn recover(&self, id: &str, since: DateTime<Utc>) -> Result<usize> {
+        self.endpoint(id)?;
+        let mut n = 0;
+        let mut cursor: Option<String> = None;
+        let filter = crate::store::DeliveryFilter {
+            endpoint_id: Some(id.to_string()),
+            status: Some(DeliveryStatus::Failed),
+            event_id: None,
+        };
+        loop {
+            let page = self
+                .store
+                .list_deliveries(&filter, cursor.as_deref(), 500)?;
+            for d in &page.data {
+                if d.created_at >= since {
+                    self.retry(&d.id).await?;
+                    n += 1;
+                }
+            }
+            match page.next_cursor {
+                Some(c) if page.data.last().is_some_and(|d| d.created_at >= since) => {
+                    cursor = Some(c)
+                }
+                _ => break,
+            }
+        }
+        Ok(n)
+    }
+
+    /// Records the result of an attempt on its endpoint: a success ends a
+    /// failing streak; a 410, or failing for longer than the configured
+    /// time, disables the endpoint.
+    pub(crate) async fn note_attempt(
+        &self,
+        endpoint_id: &str,
+        success: bool,
+        gone: bool,
+    ) -> Result<()> {
+        let _guard = self.endpoint_lock.lock().await;
+        let Some(mut ep) = self.store.get_endpoint(endpoint_id)? else {
+            return Ok(());
+        };
+        let now = Utc::now();
+        let changed = if success {
+            ep.failing_since.take().is_some()
+        } else if gone {
+            ep.active = false;
+            ep.disabled_reason = Some("the endpoint answered 410 Gone".into());
+            true
+        } else {
+            match ep.failing_since {
+                None => {
+                    ep.failing_since = Some(now);
+                    true
+                }
+                Some(since)
+                    if (now - since).to_std().unwrap_or_default() >= self.config.disable_after
+                        && ep.active =>
+                {
+                    ep.active = false;
+                    ep.disabled_reason = Some(format!(
+                        "failing without a success since {}",
+                        since.to_rfc3339()
+                    ));
+                    true
+                }
+                Some(_) => false,
+            }
+        };
+        if changed {
+            if !ep.active {
+                tracing::warn!(endpoint = %ep.id, reason = ?ep.disabled_reason, "endpoint disabled");
+            }
+            ep.updated_at = now;
+            self.store.put_endpoint(&ep).await?;
+        }
+        Ok(())
+    }
+
+    async fn check_url(&self, url: &str) -> Result<String> {
+        http::check_url(&self.guard, url)
+            .await
+            .map(|u| u.to_string())
+            .map_err(OutboundError::NotAllowed)
+    }
+}
+
+pub(crate) fn new_delivery(event: &EventRecord, ep: &EndpointRecord) -> DeliveryRecord {
+    DeliveryRecord {
+        id: ids::new("dlv").0,
+        event_id: event.id.clone(),
+        event_type: event.event_type.clone(),
+        endpoint_id: ep.id.clone(),
+        status: DeliveryStatus::Pending,
+        attempts: 0,
+        next_attempt_at: Some(event.created_at),
+        last_status_code: None,
+        last_error: None,
+        created_at: event.created_at,
+        updated_at: event.created_at,
+    }
+}
+
+fn check_secret(secret: String) -> Result<String> {
+    if secret.len() < 16 || secret.len() > 256 || secret.chars().any(char::is_whitespace) {
+        return Err(OutboundError::Invalid(
+            "secret must be 16-256 characters without spaces".into(),
+        ));
+    }
+    Ok(secret)
+}

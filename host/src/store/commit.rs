@@ -110,13 +110,21 @@ fn apply(store: &Store, batch: &[Job]) -> StoreResult<()> {
             ));
         }
     }
-    (&store.invocations, &store.events, &store.emissions)
-        .transaction(|(inv_t, ev_t, em_t)| {
+    (
+        &store.invocations,
+        &store.events,
+        &store.emissions,
+        &store.fanout,
+    )
+        .transaction(|(inv_t, ev_t, em_t, fo_t)| {
             for (k, v) in &invocations {
                 inv_t.insert(&k[..], &v[..])?;
             }
             for (k, v) in &events {
                 ev_t.insert(&k[..], &v[..])?;
+                // Marked for fan-out in the same transaction: a crash cannot
+                // keep the event and lose its deliveries.
+                fo_t.insert(&k[..], &[][..])?;
             }
             for (k, v) in &emissions {
                 em_t.insert(&k[..], &v[..])?;

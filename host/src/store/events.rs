@@ -35,6 +35,14 @@ pub struct EventRecord {
 }
 
 impl Store {
+    /// The event `id`.
+    pub fn get_event(&self, id: &str) -> StoreResult<Option<EventRecord>> {
+        let Some(k) = ids::key(EVENT_PREFIX, id) else {
+            return Ok(None);
+        };
+        self.events.get(k)?.map(|v| super::decode(&v)).transpose()
+    }
+
     /// Events in creation order after the cursor `after`, optionally of one type.
     pub fn list_events(
         &self,

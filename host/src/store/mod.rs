@@ -2,14 +2,19 @@
 //! committer that makes each invocation's records durable together.
 
 mod commit;
+mod deliveries;
 mod emissions;
+mod endpoints;
 mod events;
 mod invocations;
 mod modules;
 mod webhooks;
 
 pub use commit::{Committer, InvocationCommit};
+pub(crate) use deliveries::due_key;
+pub use deliveries::{AttemptRecord, DeliveryFilter, DeliveryRecord, DeliveryStatus};
 pub use emissions::EmissionRecord;
+pub use endpoints::{EndpointRecord, RetiredSecret};
 pub use events::{EventRecord, EventSource};
 pub use invocations::InvocationRecord;
 pub use modules::ModuleRecord;
@@ -67,6 +72,13 @@ pub struct Store {
     invocations: sled::Tree,
     events: sled::Tree,
     emissions: sled::Tree,
+    endpoints: sled::Tree,
+    deliveries: sled::Tree,
+    attempts: sled::Tree,
+    due: sled::Tree,
+    idempotency: sled::Tree,
+    /// Events published by handlers, awaiting fan-out into deliveries.
+    fanout: sled::Tree,
     dir: PathBuf,
 }
 
@@ -86,6 +98,12 @@ impl Store {
             invocations: db.open_tree("invocations")?,
             events: db.open_tree("events")?,
             emissions: db.open_tree("emissions")?,
+            endpoints: db.open_tree("endpoints")?,
+            deliveries: db.open_tree("deliveries")?,
+            attempts: db.open_tree("attempts")?,
+            due: db.open_tree("due")?,
+            idempotency: db.open_tree("idempotency")?,
+            fanout: db.open_tree("fanout")?,
             db,
             dir: dir.to_path_buf(),
         })

@@ -3,7 +3,7 @@
 use super::page_limit;
 use crate::api::AppState;
 use crate::api::error::{ApiError, ApiQuery};
-use crate::store::{EmissionRecord, EventRecord, InvocationRecord, Page, ids};
+use crate::store::{EmissionRecord, InvocationRecord, Page, ids};
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -12,7 +12,6 @@ use serde::Deserialize;
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/webhooks/{id}/invocations", get(invocations))
-        .route("/events", get(events))
         .route("/emissions", get(emissions))
 }
 
@@ -42,28 +41,6 @@ async fn invocations(
 }
 
 #[derive(Deserialize)]
-struct EventQuery {
-    after: Option<String>,
-    limit: Option<usize>,
-    #[serde(rename = "type")]
-    event_type: Option<String>,
-}
-
-/// Oldest first; continue with `after=<next_cursor>`.
-async fn events(
-    State(state): State<AppState>,
-    ApiQuery(q): ApiQuery<EventQuery>,
-) -> Result<Json<Page<EventRecord>>, ApiError> {
-    let limit = page_limit(q.limit)?;
-    let after = check_cursor("evt", q.after.as_deref())?;
-    Ok(Json(state.registry.store().list_events(
-        after,
-        q.event_type.as_deref(),
-        limit,
-    )?))
-}
-
-#[derive(Deserialize)]
 struct EmissionQuery {
     after: Option<String>,
     limit: Option<usize>,
@@ -87,7 +64,10 @@ async fn emissions(
     Ok(Json(page))
 }
 
-fn check_cursor<'a>(prefix: &str, cursor: Option<&'a str>) -> Result<Option<&'a str>, ApiError> {
+pub(super) fn check_cursor<'a>(
+    prefix: &str,
+    cursor: Option<&'a str>,
+) -> Result<Option<&'a str>, ApiError> {
     match cursor {
         Some(c) if ids::key(prefix, c).is_none() => Err(ApiError::invalid(format!(
             "cursor {c:?} is not a `{prefix}_...` id"

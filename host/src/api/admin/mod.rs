@@ -1,5 +1,8 @@
 //! The admin API (`/v1/...`): one file per resource, all behind the bearer token.
 
+mod deliveries;
+mod endpoints;
+mod events;
 mod logs;
 mod modules;
 mod webhooks;
@@ -21,6 +24,9 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(modules::router(state.max_module_bytes))
         .merge(webhooks::router())
         .merge(logs::router())
+        .merge(endpoints::router())
+        .merge(events::router())
+        .merge(deliveries::router())
         .layer(DefaultBodyLimit::max(MAX_ADMIN_JSON_BYTES))
         .route_layer(middleware::from_fn_with_state(state, require_token))
 }

@@ -1,0 +1,387 @@
+//! The delivery worker: finds due deliveries, sends them signed, records
+//! each attempt and schedules the next one.
+//!
+//! A queued delivery stays in the `due` tree until its attempt is recorded,
+//! so a crash mid-attempt leaves it queued: at-least-once delivery. The
+//! worker keeps in memory only which deliveries are in flight.
+
+use super::Outbound;
+use crate::config::{ATTEMPT_BODY_BYTES, MAX_RETRY_AFTER};
+use crate::signing;
+use crate::store::{AttemptRecord, DeliveryRecord, DeliveryStatus, EventRecord, Store};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::value::RawValue;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// Longest sleep when nothing is due (new work wakes the worker at once).
+const IDLE_POLL: Duration = Duration::from_secs(1);
+/// Due deliveries examined per pass.
+const SCAN: usize = 512;
+
+/// The body every endpoint receives.
+#[derive(Serialize)]
+struct Envelope<'a> {
+    id: &'a str,
+    #[serde(rename = "type")]
+    event_type: &'a str,
+    created_at: DateTime<Utc>,
+    data: &'a RawValue,
+}
+
+/// Sends deliveries.
+pub struct DeliveryWorker {
+    outbound: Arc<Outbound>,
+    client: reqwest::Client,
+    in_flight: Mutex<HashSet<String>>,
+    global: Arc<Semaphore>,
+    per_endpoint: Mutex<HashMap<String, Arc<Semaphore>>>,
+    attempts: Mutex<tokio::task::JoinSet<()>>,
+}
+
+impl DeliveryWorker {
+    /// A worker for `outbound`.
+    pub fn new(outbound: Arc<Outbound>) -> Arc<Self> {
+        let config = outbound.config();
+        Arc::new(Self {
+            client: super::http::client(outbound.guard(), config.timeout),
+            global: Arc::new(Semaphore::new(config.concurrency)),
+            outbound,
+            in_flight: Mutex::new(HashSet::new()),
+            per_endpoint: Mutex::new(HashMap::new()),
+            attempts: Mutex::new(tokio::task::JoinSet::new()),
+        })
+    }
+
+    fn store(&self) -> &Store {
+        self.outbound.store()
+    }
+
+    /// Runs until the task is aborted.
+    pub async fn run(self: Arc<Self>) {
+        let wake = self.outbound.wake_handle();
+        loop {
+            if let Err(e) = self.fan_out_published() {
+                tracing::error!(error = %e, "fan-out of published events failed");
+            }
+            if let Err(e) = self.clone().dispatch_due().await {
+                tracing::error!(error = %e, "reading the delivery queue failed");
+            }
+            let sleep = match self.store().next_due() {
+                Ok(Some(at)) => (at - Utc::now())
+                    .to_std()
+                    .unwrap_or(Duration::ZERO)
+                    .min(IDLE_POLL),
+                _ => IDLE_POLL,
+            };
+            // Something is due but every slot for it is busy: a finishing
+            // attempt wakes us; the short floor avoids spinning.
+            let sleep = sleep.max(Duration::from_millis(5));
+            tokio::select! {
+                _ = wake.notified() => {}
+                _ = tokio::time::sleep(sleep) => {}
+            }
+        }
+    }
+
+    /// Turns events published by handlers into deliveries.
+    fn fan_out_published(&self) -> Result<(), super::OutboundError> {
+        for event in self.store().pending_fanout(256)? {
+            let deliveries = self.outbound.plan(&event)?;
+            self.store().fan_out(&event.id, &deliveries)?;
+        }
+        Ok(())
+    }
+
+    async fn dispatch_due(self: Arc<Self>) -> Result<(), super::OutboundError> {
+        for (due_key, id) in self.store().due_deliveries(Utc::now(), SCAN)? {
+            if lock(&self.in_flight).contains(&id) {
+                continue;
+            }
+            let Some(delivery) = self.store().get_delivery(&id)? else {
+                self.store().drop_due(&due_key)?;
+                continue;
+            };
+            let Some(endpoint_permit) = self.endpoint_slot(&delivery.endpoint_id) else {
+                continue;
+            };
+            let global_permit = match self.global.clone().try_acquire_owned() {
+                Ok(p) => p,
+                Err(_) => break,
+            };
+            lock(&self.in_flight).insert(id.clone());
+            let worker = self.clone();
+            let mut attempts = lock(&self.attempts);
+            while attempts.try_join_next().is_some() {}
+            attempts.spawn(async move {
+                let permits = (global_permit, endpoint_permit);
+                if let Err(e) = worker.attempt(&due_key, delivery).await {
+                    tracing::error!(delivery = %id, error = %e, "recording a delivery attempt failed");
+                }
+                drop(permits);
+                lock(&worker.in_flight).remove(&id);
+                worker.outbound.wake();
+            });
+        }
+        Ok(())
+    }
+
+    fn endpoint_slot(&self, endpoint_id: &str) -> Option<OwnedSemaphorePermit> {
+        let sem = lock(&self.per_endpoint)
+            .entry(endpoint_id.to_string())
+            .or_insert_with(|| {
+                Arc::new(Semaphore::new(self.outbound.config().endpoint_concurrency))
+            })
+            .clone();
+        sem.try_acquire_owned().ok()
+    }
+
+    /// One attempt of `delivery`, recorded with its outcome.
+    pub(crate) async fn attempt(
+        &self,
+        due_key: &[u8],
+        mut d: DeliveryRecord,
+    ) -> Result<Option<AttemptRecord>, super::OutboundError> {
+        let store = self.store();
+        if d.status != DeliveryStatus::Pending {
+            store.drop_due(due_key)?;
+            return Ok(None);
+        }
+        let now = Utc::now();
+        let endpoint = store.get_endpoint(&d.endpoint_id)?;
+        let event = store.get_event(&d.event_id)?;
+        let (endpoint, event) = match (endpoint, event) {
+            (Some(ep), Some(ev)) if ep.active => (ep, ev),
+            (ep, ev) => {
+                let why = match (ep, ev) {
+                    (None, _) => "the endpoint was deleted",
+                    (Some(_), None) => "the event no longer exists",
+                    _ => "the endpoint is disabled",
+                };
+                d.status = DeliveryStatus::Failed;
+                d.last_error = Some(why.into());
+                d.next_attempt_at = None;
+                d.updated_at = now;
+                store.record_attempt(due_key, &d, None)?;
+                return Ok(None);
+            }
+        };
+
+        let body = envelope(&event);
+        let headers = signing::sign(
+            endpoint.signature,
+            &endpoint.signing_secrets(now),
+            &event.id,
+            &endpoint.id,
+            now.timestamp(),
+            &body,
+        );
+        let started = Instant::now();
+        let mut req = self
+            .client
+            .post(&endpoint.url)
+            .header("content-type", "application/json")
+            .body(body);
+        for (name, value) in headers {
+            req = req.header(name, value);
+        }
+        let mut attempt = AttemptRecord {
+            delivery_id: d.id.clone(),
+            attempt: d.attempts + 1,
+            at: now,
+            status_code: None,
+            latency_ms: 0.0,
+            response_body: String::new(),
+            error: None,
+        };
+        let mut retry_after = None;
+        match req.send().await {
+            Ok(mut resp) => {
+                attempt.latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+                let status = resp.status().as_u16();
+                attempt.status_code = Some(status);
+                if status == 429 || status == 503 {
+                    retry_after = resp
+                        .headers()
+                        .get("retry-after")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(parse_retry_after);
+                }
+                attempt.response_body = read_head(&mut resp).await;
+            }
+            Err(e) => {
+                attempt.latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+                attempt.error = Some(describe(&e));
+            }
+        }
+
+        let code = attempt.status_code;
+        let success = code.is_some_and(|c| (200..300).contains(&c));
+        let gone = code == Some(410);
+        d.attempts += 1;
+        d.last_status_code = code;
+        d.last_error = attempt
+            .error
+            .clone()
+            .or_else(|| (!success).then(|| format!("HTTP {}", code.unwrap_or(0))));
+        d.updated_at = Utc::now();
+        let schedule = &self.outbound.config().schedule;
+        if success {
+            d.status = DeliveryStatus::Success;
+            d.last_error = None;
+            d.next_attempt_at = None;
+        } else if gone || d.attempts as usize >= schedule.len() {
+            d.status = DeliveryStatus::Failed;
+            d.next_attempt_at = None;
+        } else {
+            let delay = retry_after.unwrap_or_else(|| jitter(schedule[d.attempts as usize]));
+            d.next_attempt_at =
+                Some(d.updated_at + chrono::Duration::from_std(delay).unwrap_or_default());
+        }
+        store.record_attempt(due_key, &d, Some(&attempt))?;
+        self.outbound
+            .note_attempt(&endpoint.id, success, gone)
+            .await?;
+        Ok(Some(attempt))
+    }
+
+    /// Abandons the attempts in flight (their deliveries stay queued and
+    /// are sent again after a restart).
+    pub async fn stop(&self) {
+        let mut attempts = std::mem::take(&mut *lock(&self.attempts));
+        attempts.shutdown().await;
+    }
+
+    /// Sends a `webhook.test` event to endpoint `endpoint_id` now and
+    /// returns the delivery and its attempt (none when the endpoint is
+    /// disabled). The event and delivery are recorded like any other.
+    pub async fn test_send(
+        &self,
+        endpoint_id: &str,
+    ) -> Result<(DeliveryRecord, Option<AttemptRecord>), super::OutboundError> {
+        let endpoint = self.outbound.endpoint(endpoint_id)?;
+        let data = serde_json::json!({
+            "test": true,
+            "message": "This is a test webhook from hookhost",
+            "endpoint_id": endpoint.id,
+        });
+        let event = EventRecord {
+            id: crate::store::ids::new("evt").0,
+            event_type: "webhook.test".into(),
+            data: RawValue::from_string(data.to_string()).expect("valid JSON"),
+            created_at: Utc::now(),
+            source: None,
+        };
+        let delivery = super::new_delivery(&event, &endpoint);
+        // Claimed before it is queued, so the loop does not send it too.
+        lock(&self.in_flight).insert(delivery.id.clone());
+        let result = async {
+            self.store()
+                .accept_event(&event, std::slice::from_ref(&delivery), None)
+                .await?;
+            let due = crate::store::due_key(delivery.created_at, &delivery.id);
+            let attempt = self.attempt(&due, delivery.clone()).await?;
+            let stored = self
+                .store()
+                .get_delivery(&delivery.id)?
+                .unwrap_or(delivery.clone());
+            Ok((stored, attempt))
+        }
+        .await;
+        lock(&self.in_flight).remove(&delivery.id);
+        result
+    }
+}
+
+fn envelope(event: &EventRecord) -> Vec<u8> {
+    serde_json::to_vec(&Envelope {
+        id: &event.id,
+        event_type: &event.event_type,
+        created_at: event.created_at,
+        data: &event.data,
+    })
+    .expect("envelopes serialize")
+}
+
+/// Up to [`ATTEMPT_BODY_BYTES`] of the response body, without reading more.
+async fn read_head(resp: &mut reqwest::Response) -> String {
+    let mut buf = Vec::new();
+    while buf.len() < ATTEMPT_BODY_BYTES {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => buf.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    buf.truncate(ATTEMPT_BODY_BYTES);
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+fn describe(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timeout"
+    } else if e.is_connect() {
+        "connection failed"
+    } else {
+        "request failed"
+    };
+    let mut msg = format!("{kind}: {e}");
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        msg.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    msg
+}
+
+/// `Retry-After` as seconds or an HTTP date, capped.
+fn parse_retry_after(value: &str) -> Option<Duration> {
+    let d = match value.trim().parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => httpdate::parse_http_date(value)
+            .ok()?
+            .duration_since(std::time::SystemTime::now())
+            .unwrap_or_default(),
+    };
+    Some(d.min(MAX_RETRY_AFTER))
+}
+
+/// The delay plus up to 10% random jitter, so retries of many deliveries
+/// do not hit an endpoint in lockstep.
+fn jitter(delay: Duration) -> Duration {
+    delay + delay.mul_f64(fastrand::f64() * 0.1)
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_forms() {
+        assert_eq!(parse_retry_after("7"), Some(Duration::from_secs(7)));
+        assert_eq!(parse_retry_after("999999999"), Some(MAX_RETRY_AFTER));
+        let future =
+            httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(120));
+        let d = parse_retry_after(&future).unwrap();
+        assert!(
+            d > Duration::from_secs(100) && d <= Duration::from_secs(120),
+            "{d:?}"
+        );
+        assert_eq!(parse_retry_after("soon"), None);
+    }
+
+    #[test]
+    fn jitter_stays_within_ten_percent() {
+        for _ in 0..100 {
+            let d = jitter(Duration::from_secs(100));
+            assert!(d >= Duration::from_secs(100) && d <= Duration::from_secs(110));
+        }
+        assert_eq!(jitter(Duration::ZERO), Duration::ZERO);
+    }
+}

@@ -1,0 +1,321 @@
+//! Deliveries (one per event and endpoint), their attempts, the due queue
+//! that workers poll, and idempotency keys of accepted events.
+//!
+//! Keys: `deliveries` by the 16 uuid-v7 bytes of the id (creation order);
+//! `attempts` by delivery key + attempt number; `due` by next-attempt time
+//! (ms, big-endian) + delivery key, so "what is due now" is a prefix scan.
+
+use super::events::{EVENT_PREFIX, EventRecord};
+use super::{Page, Store, StoreError, StoreResult, decode, encode, ids, scan_page};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sled::Transactional;
+use sled::transaction::ConflictableTransactionError;
+
+/// Prefix of delivery ids.
+pub const DELIVERY_PREFIX: &str = "dlv";
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryStatus {
+    /// Waiting for its next attempt.
+    Pending,
+    /// An attempt got a 2xx.
+    Success,
+    /// Retries exhausted, or the endpoint is gone or disabled.
+    Failed,
+}
+
+/// One event on its way to one endpoint.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeliveryRecord {
+    /// `dlv_…`.
+    pub id: String,
+    /// The event delivered.
+    pub event_id: String,
+    /// Its type.
+    pub event_type: String,
+    /// The endpoint.
+    pub endpoint_id: String,
+    /// Where it stands.
+    pub status: DeliveryStatus,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// When the next attempt is due (pending only).
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// Status code of the last attempt, if it got a response.
+    pub last_status_code: Option<u16>,
+    /// Error of the last attempt, if any.
+    pub last_error: Option<String>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One HTTP attempt of a delivery.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AttemptRecord {
+    /// The delivery.
+    pub delivery_id: String,
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    /// When it started.
+    pub at: DateTime<Utc>,
+    /// Response status, if a response came.
+    pub status_code: Option<u16>,
+    /// Time to the response (or the error).
+    pub latency_ms: f64,
+    /// First 4 KiB of the response body.
+    pub response_body: String,
+    /// Connection error, timeout or refusal, if any.
+    pub error: Option<String>,
+}
+
+/// Queue key of a delivery due at `at`.
+pub(crate) fn due_key(at: DateTime<Utc>, delivery_id: &str) -> Vec<u8> {
+    let mut k = (at.timestamp_millis().max(0) as u64).to_be_bytes().to_vec();
+    k.extend_from_slice(&ids::key(DELIVERY_PREFIX, delivery_id).unwrap_or_default());
+    k
+}
+
+fn delivery_key(id: &str) -> [u8; 16] {
+    ids::key(DELIVERY_PREFIX, id).unwrap_or_default()
+}
+
+fn attempt_key(delivery_id: &str, n: u32) -> Vec<u8> {
+    let mut k = delivery_key(delivery_id).to_vec();
+    k.extend_from_slice(&n.to_be_bytes());
+    k
+}
+
+/// How long an idempotency key returns the first event.
+pub const IDEMPOTENCY_WINDOW: chrono::Duration = chrono::Duration::hours(24);
+
+#[derive(Serialize, Deserialize)]
+struct IdempotencyEntry {
+    event_id: String,
+    at: DateTime<Utc>,
+}
+
+/// Filters of [`Store::list_deliveries`].
+#[derive(Debug, Default, Clone)]
+pub struct DeliveryFilter {
+    /// Only this endpoint.
+    pub endpoint_id: Option<String>,
+    /// Only this event.
+    pub event_id: Option<String>,
+    /// Only this status.
+    pub status: Option<DeliveryStatus>,
+}
+
+impl Store {
+    /// Writes an accepted event with its deliveries (all due now) in one
+    /// transaction and waits until it is on disk. With an idempotency key
+    /// seen in the last 24 h, writes nothing and returns the first event's id.
+    pub async fn accept_event(
+        &self,
+        event: &EventRecord,
+        deliveries: &[DeliveryRecord],
+        idempotency_key: Option<&str>,
+    ) -> StoreResult<Option<String>> {
+        let event_key = ids::key(EVENT_PREFIX, &event.id).unwrap_or_default();
+        let event_bytes = encode(event);
+        let rows: Vec<_> = deliveries
+            .iter()
+            .map(|d| (delivery_key(&d.id), encode(d), due_key(d.created_at, &d.id)))
+            .collect();
+        let idem = idempotency_key.map(|k| {
+            (
+                k.as_bytes().to_vec(),
+                encode(&IdempotencyEntry {
+                    event_id: event.id.clone(),
+                    at: event.created_at,
+                }),
+            )
+        });
+        let now = event.created_at;
+        let result = (&self.events, &self.deliveries, &self.due, &self.idempotency).transaction(
+            |(ev, dl, due, idk)| {
+                if let Some((k, v)) = &idem {
+                    if let Some(old) = idk.get(k)? {
+                        let old: IdempotencyEntry = serde_json::from_slice(&old)
+                            .map_err(|_| ConflictableTransactionError::Abort(None))?;
+                        if now - old.at < IDEMPOTENCY_WINDOW {
+                            return Err(ConflictableTransactionError::Abort(Some(old.event_id)));
+                        }
+                    }
+                    idk.insert(&k[..], &v[..])?;
+                }
+                ev.insert(&event_key[..], &event_bytes[..])?;
+                for (k, v, d) in &rows {
+                    dl.insert(&k[..], &v[..])?;
+                    due.insert(&d[..], &[][..])?;
+                }
+                Ok(())
+            },
+        );
+        match result {
+            Ok(()) => {
+                self.flush().await?;
+                Ok(None)
+            }
+            Err(sled::transaction::TransactionError::Abort(Some(existing))) => Ok(Some(existing)),
+            Err(e) => Err(StoreError::Db(format!("{e:?}"))),
+        }
+    }
+
+    /// The delivery `id`.
+    pub fn get_delivery(&self, id: &str) -> StoreResult<Option<DeliveryRecord>> {
+        let Some(k) = ids::key(DELIVERY_PREFIX, id) else {
+            return Ok(None);
+        };
+        self.deliveries.get(k)?.map(|v| decode(&v)).transpose()
+    }
+
+    /// Attempts of delivery `id`, first first.
+    pub fn list_attempts(&self, id: &str) -> StoreResult<Vec<AttemptRecord>> {
+        self.attempts
+            .scan_prefix(delivery_key(id))
+            .map(|r| decode(&r?.1))
+            .collect()
+    }
+
+    /// Deliveries, newest first, before the cursor `before`.
+    pub fn list_deliveries(
+        &self,
+        filter: &DeliveryFilter,
+        before: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Page<DeliveryRecord>> {
+        let cursor = before.and_then(|b| ids::key(DELIVERY_PREFIX, b));
+        let (data, last) = scan_page(
+            &self.deliveries,
+            b"",
+            cursor.as_ref().map(|c| &c[..]),
+            limit,
+            true,
+            |d: &DeliveryRecord| {
+                filter
+                    .endpoint_id
+                    .as_ref()
+                    .is_none_or(|e| &d.endpoint_id == e)
+                    && filter.event_id.as_ref().is_none_or(|e| &d.event_id == e)
+                    && filter.status.is_none_or(|s| d.status == s)
+            },
+        )?;
+        let next_cursor = last.map(|k| ids::from_key(DELIVERY_PREFIX, &k));
+        Ok(Page { data, next_cursor })
+    }
+
+    /// Ids of deliveries due at or before `now`, earliest first (at most `limit`).
+    pub fn due_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<(Vec<u8>, String)>> {
+        let end = ((now.timestamp_millis().max(0) as u64) + 1).to_be_bytes();
+        self.due
+            .range(..end.to_vec())
+            .take(limit)
+            .map(|r| {
+                let (k, _) = r?;
+                Ok((k.to_vec(), ids::from_key(DELIVERY_PREFIX, &k[8..])))
+            })
+            .collect()
+    }
+
+    /// When the earliest queued delivery is due.
+    pub fn next_due(&self) -> StoreResult<Option<DateTime<Utc>>> {
+        Ok(self.due.first()?.and_then(|(k, _)| {
+            let ms = u64::from_be_bytes(k[..8].try_into().ok()?);
+            DateTime::from_timestamp_millis(ms as i64)
+        }))
+    }
+
+    /// Records an attempt and the delivery's new state in one transaction:
+    /// the old queue entry goes, a new one is added while it stays pending.
+    pub fn record_attempt(
+        &self,
+        old_due: &[u8],
+        delivery: &DeliveryRecord,
+        attempt: Option<&AttemptRecord>,
+    ) -> StoreResult<()> {
+        let dkey = delivery_key(&delivery.id);
+        let dbytes = encode(delivery);
+        let akey_val = attempt.map(|a| (attempt_key(&a.delivery_id, a.attempt), encode(a)));
+        let new_due = match (delivery.status, delivery.next_attempt_at) {
+            (DeliveryStatus::Pending, Some(at)) => Some(due_key(at, &delivery.id)),
+            _ => None,
+        };
+        (&self.deliveries, &self.attempts, &self.due)
+            .transaction(|(dl, at, due)| {
+                due.remove(old_due)?;
+                if let Some(k) = &new_due {
+                    due.insert(&k[..], &[][..])?;
+                }
+                dl.insert(&dkey[..], &dbytes[..])?;
+                if let Some((k, v)) = &akey_val {
+                    at.insert(&k[..], &v[..])?;
+                }
+                Ok::<_, ConflictableTransactionError<()>>(())
+            })
+            .map_err(|e| StoreError::Db(format!("{e:?}")))
+    }
+
+    /// Puts a delivery back in the queue at its `next_attempt_at` (manual
+    /// retry / recover), replacing its queue entry at `old_next`, if any.
+    pub async fn requeue_delivery(
+        &self,
+        delivery: &DeliveryRecord,
+        old_next: Option<DateTime<Utc>>,
+    ) -> StoreResult<()> {
+        let old = old_next
+            .map(|at| due_key(at, &delivery.id))
+            .unwrap_or_default();
+        self.record_attempt(&old, delivery, None)?;
+        self.flush().await
+    }
+
+    /// Removes a stale queue entry.
+    pub fn drop_due(&self, key: &[u8]) -> StoreResult<()> {
+        self.due.remove(key)?;
+        Ok(())
+    }
+
+    /// Events published by handlers that still need deliveries.
+    pub fn pending_fanout(&self, limit: usize) -> StoreResult<Vec<EventRecord>> {
+        let mut out = Vec::new();
+        for item in self.fanout.iter().take(limit) {
+            let (k, _) = item?;
+            match self.events.get(&k)? {
+                Some(v) => out.push(decode(&v)?),
+                None => {
+                    self.fanout.remove(k)?;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Writes the deliveries of a published event and clears its fan-out
+    /// mark, in one transaction.
+    pub fn fan_out(&self, event_id: &str, deliveries: &[DeliveryRecord]) -> StoreResult<()> {
+        let event_key = ids::key(EVENT_PREFIX, event_id).unwrap_or_default();
+        let rows: Vec<_> = deliveries
+            .iter()
+            .map(|d| (delivery_key(&d.id), encode(d), due_key(d.created_at, &d.id)))
+            .collect();
+        (&self.fanout, &self.deliveries, &self.due)
+            .transaction(|(fo, dl, due)| {
+                fo.remove(&event_key[..])?;
+                for (k, v, d) in &rows {
+                    dl.insert(&k[..], &v[..])?;
+                    due.insert(&d[..], &[][..])?;
+                }
+                Ok::<_, ConflictableTransactionError<()>>(())
+            })
+            .map_err(|e| StoreError::Db(format!("{e:?}")))
+    }
+}

@@ -1,0 +1,87 @@
+//! Outbound endpoints: where events are delivered and how they are signed.
+
+use super::{Store, StoreResult, decode, encode};
+use crate::signing::SignatureScheme;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// A secret replaced by a rotation, still signing until it expires.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RetiredSecret {
+    /// The old secret.
+    pub secret: String,
+    /// When it stops being used.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A subscribed endpoint.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EndpointRecord {
+    /// `ep_…`.
+    pub id: String,
+    /// Where deliveries are POSTed.
+    pub url: String,
+    /// Event type patterns: `post.created`, `post.*`, `*`.
+    pub events: Vec<String>,
+    /// Equality filters on fields (or dotted paths) of the event data.
+    pub filters: Map<String, Value>,
+    /// Free text.
+    pub description: String,
+    /// Inactive endpoints receive nothing.
+    pub active: bool,
+    /// Current signing secret.
+    pub secret: String,
+    /// Secrets replaced by rotation, still valid for a grace period.
+    pub retired_secrets: Vec<RetiredSecret>,
+    /// Signature scheme.
+    pub signature: SignatureScheme,
+    /// Why hookhost disabled the endpoint (410 Gone, failing too long), if it did.
+    pub disabled_reason: Option<String>,
+    /// Start of the current run of failed attempts.
+    pub failing_since: Option<DateTime<Utc>>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl EndpointRecord {
+    /// The secrets that sign a delivery now, newest first.
+    pub fn signing_secrets(&self, now: DateTime<Utc>) -> Vec<&str> {
+        std::iter::once(self.secret.as_str())
+            .chain(
+                self.retired_secrets
+                    .iter()
+                    .filter(|r| r.expires_at > now)
+                    .map(|r| r.secret.as_str()),
+            )
+            .collect()
+    }
+}
+
+impl Store {
+    /// Inserts or replaces an endpoint, durably.
+    pub async fn put_endpoint(&self, record: &EndpointRecord) -> StoreResult<()> {
+        self.endpoints
+            .insert(record.id.as_bytes(), encode(record))?;
+        self.flush().await
+    }
+
+    /// The endpoint `id`.
+    pub fn get_endpoint(&self, id: &str) -> StoreResult<Option<EndpointRecord>> {
+        self.endpoints.get(id)?.map(|v| decode(&v)).transpose()
+    }
+
+    /// Every endpoint, by id (ids are time-ordered: oldest first).
+    pub fn list_endpoints(&self) -> StoreResult<Vec<EndpointRecord>> {
+        self.endpoints.iter().map(|r| decode(&r?.1)).collect()
+    }
+
+    /// Deletes endpoint `id`, durably. Its pending deliveries fail when due.
+    pub async fn delete_endpoint(&self, id: &str) -> StoreResult<bool> {
+        let existed = self.endpoints.remove(id)?.is_some();
+        self.flush().await?;
+        Ok(existed)
+    }
+}

@@ -1,0 +1,531 @@
+//! Outbound delivery end to end: real receivers on loopback, real signatures
+//! checked with the independent `standardwebhooks` crate.
+
+use hmac::{Hmac, Mac};
+use hookhost::delivery::guard::AddressGuard;
+use hookhost_tests::receiver::{Receiver, Reply};
+use hookhost_tests::{TestServer, start_with};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+async fn server(dir: &std::path::Path) -> TestServer {
+    start_with(dir, |c| {
+        c.delivery.allowlist = AddressGuard::parse_allowlist("127.0.0.0/8").unwrap();
+        c.delivery.schedule = hookhost::config::parse_schedule("0,100ms,100ms,100ms").unwrap();
+        c.delivery.timeout = Duration::from_secs(2);
+    })
+    .await
+}
+
+async fn endpoint(srv: &TestServer, body: Value) -> Value {
+    let (status, ep) = srv
+        .send(srv.admin(Method::POST, "/endpoints").json(&body))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{ep}");
+    ep
+}
+
+async fn send_event(srv: &TestServer, body: Value) -> Value {
+    let (status, accepted) = srv
+        .send(srv.admin(Method::POST, "/events").json(&body))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
+    accepted
+}
+
+fn verify_standard(secret: &str, r: &hookhost_tests::receiver::Received) {
+    let wh = standardwebhooks::Webhook::new(secret).unwrap();
+    let mut headers = http::HeaderMap::new();
+    for (k, v) in r.headers.iter() {
+        headers.insert(
+            http::HeaderName::from_bytes(k.as_str().as_bytes()).unwrap(),
+            http::HeaderValue::from_bytes(v.as_bytes()).unwrap(),
+        );
+    }
+    wh.verify(&r.body, &headers)
+        .expect("the standardwebhooks crate accepts the signature");
+}
+
+async fn delivery_of(srv: &TestServer, event_id: &str) -> Value {
+    let (_, page) = srv
+        .send(srv.admin(Method::GET, &format!("/deliveries?event={event_id}")))
+        .await;
+    let id = page["data"][0]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no delivery for {event_id}: {page}"))
+        .to_string();
+    srv.send(srv.admin(Method::GET, &format!("/deliveries/{id}")))
+        .await
+        .1
+}
+
+async fn wait_status(srv: &TestServer, event_id: &str, status: &str) -> Value {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let d = delivery_of(srv, event_id).await;
+        if d["status"] == status {
+            return d;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "delivery never became {status}: {d}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fan_out_with_patterns_filters_and_standard_signatures() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = server(dir.path()).await;
+    let (a, b, c) = (
+        Receiver::start().await,
+        Receiver::start().await,
+        Receiver::start().await,
+    );
+    let ep_a = endpoint(
+        &srv,
+        json!({"url": a.url, "events": ["post.*"], "filters": {"status": "published"}}),
+    )
+    .await;
+    let ep_b = endpoint(&srv, json!({"url": b.url, "events": ["post.created"]})).await;
+    endpoint(&srv, json!({"url": c.url, "events": ["user.*"]})).await;
+    let secret_a = ep_a["secret"].as_str().unwrap();
+    assert!(secret_a.starts_with("whsec_"));
+
+    let published = send_event(
+        &srv,
+        json!({"type": "post.created", "data": {"status": "published", "title": "Hi"}}),
+    )
+    .await;
+    assert_eq!(published["deliveries"], 2);
+    let draft = send_event(
+        &srv,
+        json!({"type": "post.created", "data": {"status": "draft"}}),
+    )
+    .await;
+    assert_eq!(draft["deliveries"], 1);
+    let none = send_event(&srv, json!({"type": "order.paid", "data": {}})).await;
+    assert_eq!(none["deliveries"], 0);
+
+    let got_a = a.wait_for(1, WAIT).await;
+    let got_b = b.wait_for(2, WAIT).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(a.received().len(), 1);
+    assert!(c.received().is_empty());
+
+    let envelope = got_a[0].json();
+    assert_eq!(envelope["id"], published["id"]);
+    assert_eq!(envelope["type"], "post.created");
+    assert_eq!(
+        envelope["data"],
+        json!({"status": "published", "title": "Hi"})
+    );
+    assert!(envelope["created_at"].is_string());
+    assert_eq!(
+        got_a[0].header("webhook-id"),
+        published["id"].as_str().unwrap()
+    );
+    assert_eq!(got_a[0].header("content-type"), "application/json");
+    verify_standard(secret_a, &got_a[0]);
+    for r in &got_b {
+        verify_standard(ep_b["secret"].as_str().unwrap(), r);
+    }
+
+    // Tracked: success, one attempt with status and latency.
+    let d = wait_status(&srv, published["id"].as_str().unwrap(), "success").await;
+    assert_eq!(d["attempts"].as_array().unwrap().len(), 1);
+    assert_eq!(d["attempts"][0]["status_code"], 200);
+    assert_eq!(d["attempts"][0]["response_body"], "reply 200");
+    let (_, list) = srv
+        .send(srv.admin(
+            Method::GET,
+            &format!(
+                "/deliveries?endpoint={}&status=success",
+                ep_b["id"].as_str().unwrap()
+            ),
+        ))
+        .await;
+    assert_eq!(list["data"].as_array().unwrap().len(), 2);
+
+    // Listing endpoints shows only a hint of the secret; the explicit route shows it.
+    let (_, eps) = srv.send(srv.admin(Method::GET, "/endpoints")).await;
+    assert!(!eps.to_string().contains(secret_a));
+    let (_, s) = srv
+        .send(srv.admin(
+            Method::GET,
+            &format!("/endpoints/{}/secret", ep_a["id"].as_str().unwrap()),
+        ))
+        .await;
+    assert_eq!(s["secret"], secret_a);
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hex_and_typo3_signatures() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = server(dir.path()).await;
+    let (h, t) = (Receiver::start().await, Receiver::start().await);
+    let secret = "a-shared-secret-of-some-length";
+    endpoint(
+        &srv,
+        json!({"url": h.url, "events": ["*"], "signature": "hex", "secret": secret}),
+    )
+    .await;
+    let ep_t = endpoint(
+        &srv,
+        json!({"url": t.url, "events": ["*"], "signature": "typo3", "secret": secret}),
+    )
+    .await;
+    let ev = send_event(&srv, json!({"type": "page.modified", "data": {"uid": 1}})).await;
+
+    let r = &h.wait_for(1, WAIT).await[0];
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(&r.body);
+    assert_eq!(
+        r.header("x-webhook-signature"),
+        format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    );
+    assert_eq!(r.header("x-webhook-id"), ev["id"].as_str().unwrap());
+    assert!(r.header("x-webhook-timestamp").parse::<i64>().is_ok());
+
+    let r = &t.wait_for(1, WAIT).await[0];
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{}:", ep_t["id"].as_str().unwrap()).as_bytes());
+    mac.update(&r.body);
+    assert_eq!(
+        r.header("webhook-signature"),
+        hex::encode(mac.finalize().into_bytes())
+    );
+    assert_eq!(r.header("webhook-signature-algo"), "sha256");
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_until_success_and_records_every_attempt() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = server(dir.path()).await;
+    let r = Receiver::start().await;
+    r.script([Reply::status(500), Reply::status(502)]);
+    endpoint(&srv, json!({"url": r.url, "events": ["*"]})).await;
+    let ev = send_event(&srv, json!({"type": "a.b", "data": {}})).await;
+    let d = wait_status(&srv, ev["id"].as_str().unwrap(), "success").await;
+    let codes: Vec<_> = d["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["status_code"].clone())
+        .collect();
+    assert_eq!(codes, vec![json!(500), json!(502), json!(200)]);
+    assert_eq!(d["attempts"][0]["response_body"], "reply 500");
+    let got = r.received();
+    assert_eq!(got.len(), 3);
+    // Same message id on every retry, so receivers can deduplicate.
+    assert!(
+        got.iter()
+            .all(|x| x.header("webhook-id") == ev["id"].as_str().unwrap())
+    );
+    assert!(
+        got[1].at - got[0].at >= Duration::from_millis(90),
+        "the schedule's delay is kept"
+    );
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exhausted_deliveries_fail_and_can_be_retried_or_recovered() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = server(dir.path()).await;
+    let r = Receiver::start().await;
+    r.otherwise(Reply::status(500));
+    let ep = endpoint(&srv, json!({"url": r.url, "events": ["*"]})).await;
+    let ep_id = ep["id"].as_str().unwrap();
+    let first = send_event(&srv, json!({"type": "x.y", "data": {"n": 1}})).await;
+    let second = send_event(&srv, json!({"type": "x.y", "data": {"n": 2}})).await;
+    let d = wait_status(&srv, first["id"].as_str().unwrap(), "failed").await;
+    assert_eq!(
+        d["attempts"].as_array().unwrap().len(),
+        4,
+        "the schedule has 4 steps"
+    );
+    wait_status(&srv, second["id"].as_str().unwrap(), "failed").await;
+    let (_, ep_now) = srv
+        .send(srv.admin(Method::GET, &format!("/endpoints/{ep_id}")))
+        .await;
+    assert!(ep_now["failing_since"].is_string());
+
+    // The receiver recovers: a manual retry of one, then recover the rest.
+    r.otherwise(Reply::status(200));
+    let (status, _) = srv
+        .send(srv.admin(
+            Method::POST,
+            &format!("/deliveries/{}/retry", d["id"].as_str().unwrap()),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    wait_status(&srv, first["id"].as_str().unwrap(), "success").await;
+    let since = (chrono::Utc::now() - chrono::Duration::minutes(5)).to_rfc3339();
+    let (status, body) = srv
+        .send(
+            srv.admin(Method::POST, &format!("/endpoints/{ep_id}/recover"))
+                .json(&json!({"since": since})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(body["requeued"], 1);
+    wait_status(&srv, second["id"].as_str().unwrap(), "success").await;
+    let (_, ep_now) = srv
+        .send(srv.admin(Method::GET, &format!("/endpoints/{ep_id}")))
+        .await;
+    assert!(
+        ep_now["failing_since"].is_null(),
+        "a success ends the failing streak"
+    );
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_after_is_honoured_and_410_disables_the_endpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = server(dir.path()).await;
+    let r = Receiver::start().await;
+    let mut busy = Reply::status(429);
+    busy.headers.push(("retry-after", "1".into()));
+    r.script([busy]);
+    endpoint(&srv, json!({"url": r.url, "events": ["*"]})).await;
+    let ev = send_event(&srv, json!({"type": "a.b", "data": {}})).await;
+    wait_status(&srv, ev["id"].as_str().unwrap(), "success").await;
+    let got = r.received();
+    assert!(
+        got[1].at - got[0].at >= Duration::from_millis(950),
+        "waited {:?}",
+        got[1].at - got[0].at
+    );
+
+    let gone = Receiver::start().await;
+    gone.otherwise(Reply::status(410));
+    let ep = endpoint(&srv, json!({"url": gone.url, "events": ["*"]})).await;
+    let ev = send_event(&srv, json!({"type": "a.b", "data": {}})).await;
+    let d = wait_status(&srv, ev["id"].as_str().unwrap(), "failed").await;
+    // The 410 delivery is the one to the second endpoint.
+    let (_, page) = srv
+        .send(srv.admin(
+            Method::GET,
+            &format!("/deliveries?endpoint={}", ep["id"].as_str().unwrap()),
+        ))
+        .await;
+    assert_eq!(page["data"][0]["status"], "failed", "{d}");
+    assert_eq!(page["data"][0]["attempts"], 1, "410 is not retried");
+    let (_, ep_now) = srv
+        .send(srv.admin(
+            Method::GET,
+            &format!("/endpoints/{}", ep["id"].as_str().unwrap()),
+        ))
+        .await;
+    assert_eq!(ep_now["active"], false);
+    assert!(ep_now["disabled_reason"].as_str().unwrap().contains("410"));
+    let next = send_event(&srv, json!({"type": "a.b", "data": {}})).await;
+    assert_eq!(
+        next["deliveries"], 1,
+        "the disabled endpoint gets nothing new"
+    );
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idempotency_key_returns_the_first_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = server(dir.path()).await;
+    let r = Receiver::start().await;
+    endpoint(&srv, json!({"url": r.url, "events": ["*"]})).await;
+    let body = json!({"type": "order.paid", "data": {"id": 9}, "idempotency_key": "order-9-paid"});
+    let first = send_event(&srv, body.clone()).await;
+    let again = send_event(&srv, body).await;
+    assert_eq!(again["id"], first["id"]);
+    assert_eq!(again["duplicate"], true);
+    assert_eq!(again["deliveries"], 0);
+    r.wait_for(1, WAIT).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(r.received().len(), 1);
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_endpoint_concurrency_is_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = start_with(dir.path(), |c| {
+        c.delivery.allowlist = AddressGuard::parse_allowlist("127.0.0.0/8").unwrap();
+        c.delivery.endpoint_concurrency = 2;
+    })
+    .await;
+    let r = Receiver::start().await;
+    let mut slow = Reply::status(200);
+    slow.delay = Duration::from_millis(200);
+    r.otherwise(slow);
+    endpoint(&srv, json!({"url": r.url, "events": ["*"]})).await;
+    for n in 0..8 {
+        send_event(&srv, json!({"type": "bulk.item", "data": {"n": n}})).await;
+    }
+    r.wait_for(8, WAIT).await;
+    assert_eq!(r.peak_concurrency(), 2);
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handler_published_events_reach_subscribed_endpoints() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = server(dir.path()).await;
+    let r = Receiver::start().await;
+    let ep = endpoint(&srv, json!({"url": r.url, "events": ["user.*"]})).await;
+    srv.upload_component("identity-sync").await;
+    let hook = srv
+        .create_webhook("identity-sync", json!({"source": "azure-ad"}))
+        .await;
+    let notification = json!({"id": "IDNUMBER1234", "entityType": "USER", "eventType": "UPDATE", "timestamp": "2019-01-01T00:00:00Z"});
+    let (status, _) = srv
+        .send(
+            srv.http
+                .post(hook["url"].as_str().unwrap())
+                .json(&notification),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let got = r.wait_for(1, WAIT).await;
+    let envelope = got[0].json();
+    assert_eq!(envelope["type"], "user.updated");
+    assert_eq!(envelope["data"]["id"], "IDNUMBER1234");
+    verify_standard(ep["secret"].as_str().unwrap(), &got[0]);
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn private_addresses_are_refused_without_the_allowlist() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = hookhost_tests::start(dir.path()).await;
+    for url in [
+        "http://127.0.0.1:9/hook",
+        "http://localhost:9/",
+        "http://169.254.169.254/latest/meta-data",
+        "http://10.0.0.1/",
+        "http://[::1]:9/",
+    ] {
+        let (status, body) = srv
+            .send(
+                srv.admin(Method::POST, "/endpoints")
+                    .json(&json!({"url": url, "events": ["*"]})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{url}: {body}");
+        assert_eq!(body["error"]["code"], "endpoint_not_allowed", "{url}");
+    }
+    for (body, code) in [
+        (
+            json!({"url": "ftp://example.com/", "events": ["*"]}),
+            "endpoint_not_allowed",
+        ),
+        (
+            json!({"url": "http://example.com/", "events": []}),
+            "invalid_request",
+        ),
+        (
+            json!({"url": "http://example.com/", "events": ["po*st"]}),
+            "invalid_request",
+        ),
+        (
+            json!({"url": "http://example.com/", "events": ["*"], "secret": "short"}),
+            "invalid_request",
+        ),
+        (
+            json!({"url": "http://example.com/", "events": ["*"], "signature": "md5"}),
+            "invalid_json",
+        ),
+    ] {
+        let (status, resp) = srv
+            .send(srv.admin(Method::POST, "/endpoints").json(&body))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {resp}");
+        assert_eq!(resp["error"]["code"], code, "{body}: {resp}");
+    }
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_send_and_secret_rotation() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = server(dir.path()).await;
+    let r = Receiver::start().await;
+    let ep = endpoint(&srv, json!({"url": r.url, "events": ["order.*"]})).await;
+    let id = ep["id"].as_str().unwrap();
+    let old_secret = ep["secret"].as_str().unwrap().to_string();
+
+    let (status, result) = srv
+        .send(srv.admin(Method::POST, &format!("/endpoints/{id}/test")))
+        .await;
+    assert_eq!(status, 200, "{result}");
+    assert_eq!(result["success"], true);
+    assert_eq!(result["status_code"], 200);
+    let got = r.wait_for(1, WAIT).await;
+    assert_eq!(got[0].json()["type"], "webhook.test");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        r.received().len(),
+        1,
+        "the test send is not delivered twice"
+    );
+
+    let (status, rotated) = srv
+        .send(srv.admin(Method::POST, &format!("/endpoints/{id}/rotate-secret")))
+        .await;
+    assert_eq!(status, 200, "{rotated}");
+    let new_secret = rotated["secret"].as_str().unwrap().to_string();
+    assert_ne!(new_secret, old_secret);
+    send_event(&srv, json!({"type": "order.paid", "data": {}})).await;
+    let got = r.wait_for(2, WAIT).await;
+    assert_eq!(got[1].header("webhook-signature").split(' ').count(), 2);
+    verify_standard(&new_secret, &got[1]);
+    verify_standard(&old_secret, &got[1]);
+    let (_, s) = srv
+        .send(srv.admin(Method::GET, &format!("/endpoints/{id}/secret")))
+        .await;
+    assert_eq!(s["secret"], new_secret.as_str());
+    assert_eq!(s["retired"].as_array().unwrap().len(), 1);
+
+    // Disable / enable through PATCH.
+    let (_, off) = srv
+        .send(
+            srv.admin(Method::PATCH, &format!("/endpoints/{id}"))
+                .json(&json!({"active": false})),
+        )
+        .await;
+    assert_eq!(off["active"], false);
+    assert_eq!(
+        send_event(&srv, json!({"type": "order.paid", "data": {}})).await["deliveries"],
+        0
+    );
+    srv.send(
+        srv.admin(Method::PATCH, &format!("/endpoints/{id}"))
+            .json(&json!({"active": true})),
+    )
+    .await;
+    assert_eq!(
+        send_event(&srv, json!({"type": "order.paid", "data": {}})).await["deliveries"],
+        1
+    );
+    assert_eq!(
+        srv.send(srv.admin(Method::DELETE, &format!("/endpoints/{id}")))
+            .await
+            .0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        srv.send(srv.admin(Method::GET, &format!("/endpoints/{id}")))
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    srv.stop().await;
+}
