@@ -9,6 +9,7 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    hookhost::delivery::http::install_tls();
     match cli.command {
         Command::Serve(args) => {
             tracing_subscriber::fmt()

@@ -25,6 +25,11 @@ impl Drop for Served {
 
 /// Starts `hookhost serve` on a free port; its log (stderr) goes to `log`.
 fn serve(data_dir: &Path, log: &Path) -> Served {
+    serve_with(data_dir, log, &[])
+}
+
+/// [`serve`] with extra `serve` flags.
+fn serve_with(data_dir: &Path, log: &Path, extra: &[&str]) -> Served {
     let mut child = Command::new(env!("CARGO_BIN_EXE_hookhost"))
         .args([
             "serve",
@@ -32,8 +37,9 @@ fn serve(data_dir: &Path, log: &Path) -> Served {
             "127.0.0.1:0",
             "--max-log-bytes",
             "1000",
-            "--data-dir",
         ])
+        .args(extra)
+        .arg("--data-dir")
         .arg(data_dir)
         .env_remove("HOOKHOST_ADMIN_TOKEN")
         .env("RUST_LOG", "info")
@@ -80,6 +86,7 @@ fn cli_json(srv: &Served, data_dir: &Path, args: &[&str]) -> Value {
 
 #[test]
 fn serve_and_every_client_command() {
+    hookhost::delivery::http::install_tls();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let log = dir.path().join("serve.log");
@@ -249,4 +256,176 @@ fn serve_and_every_client_command() {
     let srv = serve(&data, &dir.path().join("serve2.log"));
     assert!(!srv.banner.contains(token.trim()), "{}", srv.banner);
     assert!(srv.banner.contains("stored in"), "{}", srv.banner);
+}
+
+/// A minimal HTTP receiver on loopback answering 200 to everything; returns
+/// its URL and the number of requests received.
+fn receiver() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = count.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            // Read the head, then as much body as Content-Length says.
+            loop {
+                let Ok(n) = stream.read(&mut chunk) else {
+                    break;
+                };
+                if n == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                let text = String::from_utf8_lossy(&buf).to_string();
+                if let Some(head_end) = text.find("\r\n\r\n") {
+                    let len = text[..head_end]
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    if buf.len() >= head_end + 4 + len {
+                        break;
+                    }
+                }
+            }
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
+        }
+    });
+    (url, count)
+}
+
+#[test]
+fn outbound_client_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let srv = serve_with(
+        &data,
+        &dir.path().join("serve.log"),
+        &[
+            "--outbound-allowlist",
+            "127.0.0.0/8",
+            "--retry-schedule",
+            "0,100ms",
+        ],
+    );
+    let (url, received) = receiver();
+
+    let ep = cli_json(
+        &srv,
+        &data,
+        &[
+            "endpoint",
+            "create",
+            &url,
+            "--event",
+            "order.*,invoice.paid",
+            "--description",
+            "shop",
+        ],
+    );
+    let id = ep["id"].as_str().unwrap().to_string();
+    assert_eq!(ep["events"], serde_json::json!(["order.*", "invoice.paid"]));
+    let secret = ep["secret"].as_str().unwrap().to_string();
+    let (ok, out, _) = cli(&srv, &data, &["endpoint", "list"]);
+    assert!(ok && out.contains(&id), "{out}");
+    assert_eq!(
+        cli_json(&srv, &data, &["endpoint", "secret", &id])["secret"],
+        secret.as_str()
+    );
+    let updated = cli_json(
+        &srv,
+        &data,
+        &[
+            "endpoint",
+            "update",
+            &id,
+            "--filters",
+            r#"{"currency":"EUR"}"#,
+        ],
+    );
+    assert_eq!(updated["filters"], serde_json::json!({"currency": "EUR"}));
+
+    let accepted = cli_json(
+        &srv,
+        &data,
+        &[
+            "event",
+            "send",
+            "--type",
+            "order.paid",
+            "--data",
+            r#"{"currency":"EUR"}"#,
+        ],
+    );
+    assert_eq!(accepted["deliveries"], 1);
+    let skipped = cli_json(
+        &srv,
+        &data,
+        &[
+            "event",
+            "send",
+            "--type",
+            "order.paid",
+            "--data",
+            r#"{"currency":"USD"}"#,
+        ],
+    );
+    assert_eq!(skipped["deliveries"], 0, "filtered out");
+    let event_id = accepted["id"].as_str().unwrap().to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let delivery = loop {
+        let list = cli_json(&srv, &data, &["delivery", "list", "--event", &event_id]);
+        if list["data"][0]["status"] == "success" {
+            break list["data"][0].clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not delivered: {list}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let dlv = delivery["id"].as_str().unwrap();
+    let (ok, out, _) = cli(&srv, &data, &["delivery", "get", dlv]);
+    assert!(ok && out.contains("status 200"), "{out}");
+    assert_eq!(
+        cli_json(&srv, &data, &["delivery", "retry", dlv])["status"],
+        "pending"
+    );
+
+    let test = cli_json(&srv, &data, &["endpoint", "test", &id]);
+    assert_eq!(test["success"], true, "{test}");
+    let rotated = cli_json(&srv, &data, &["endpoint", "rotate-secret", &id]);
+    assert_ne!(rotated["secret"], secret.as_str());
+    let recovered = cli_json(
+        &srv,
+        &data,
+        &[
+            "endpoint",
+            "recover",
+            &id,
+            "--since",
+            "2020-01-01T00:00:00Z",
+        ],
+    );
+    assert_eq!(recovered["requeued"], 0);
+    let (ok, _, err) = cli(
+        &srv,
+        &data,
+        &["endpoint", "create", "http://10.0.0.1/", "--event", "*"],
+    );
+    assert!(!ok && err.contains("outbound-allowlist"), "{err}");
+    let (ok, out, _) = cli(&srv, &data, &["endpoint", "delete", &id]);
+    assert!(ok && out.contains("deleted"), "{out}");
+    // The first delivery, its retry and the test send arrived.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(received.load(std::sync::atomic::Ordering::SeqCst) >= 3);
 }

@@ -26,6 +26,7 @@ pub struct TestServer {
 /// Starts a server on `127.0.0.1:0` with its data in `dir`, after `tweak`
 /// has adjusted the default configuration.
 pub async fn start_with(dir: &Path, tweak: impl FnOnce(&mut ServerConfig)) -> TestServer {
+    hookhost::delivery::http::install_tls();
     let mut config = ServerConfig::new(dir);
     config.listen = "127.0.0.1:0".parse().unwrap();
     tweak(&mut config);

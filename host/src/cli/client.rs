@@ -1,7 +1,9 @@
 //! The client side of the CLI: one admin API call per subcommand.
 
 use super::output;
-use super::{ClientArgs, Command, EmissionCmd, EventCmd, ModuleCmd, WebhookCmd};
+use super::{
+    ClientArgs, Command, DeliveryCmd, EmissionCmd, EndpointCmd, EventCmd, ModuleCmd, WebhookCmd,
+};
 use crate::config::{ADMIN_TOKEN_FILE, DEFAULT_DATA_DIR};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -117,6 +119,24 @@ pub async fn run_client(args: &ClientArgs, command: Command) -> Result<(), Clien
         Command::Serve(_) => unreachable!("serve is not a client command"),
         Command::Module(cmd) => module(&client, cmd).await?,
         Command::Webhook(cmd) => webhook(&client, cmd).await?,
+        Command::Endpoint(cmd) => endpoint(&client, cmd).await?,
+        Command::Delivery(cmd) => delivery(&client, cmd).await?,
+        Command::Event(EventCmd::Send {
+            event_type,
+            data,
+            idempotency_key,
+        }) => {
+            let mut body = json!({ "type": event_type, "data": parse_json("--data", &data)? });
+            if let Some(k) = idempotency_key {
+                body["idempotency_key"] = json!(k);
+            }
+            (
+                client
+                    .call(Method::POST, "/events", &[], Some(Body::Json(body)))
+                    .await?,
+                output::Kind::Accepted,
+            )
+        }
         Command::Event(EventCmd::List {
             after,
             event_type,
@@ -280,5 +300,151 @@ async fn webhook(client: &Client, cmd: WebhookCmd) -> Result<(Value, output::Kin
                 output::Kind::Invocations,
             )
         }
+    })
+}
+
+async fn endpoint(client: &Client, cmd: EndpointCmd) -> Result<(Value, output::Kind), ClientError> {
+    let path = |id: &str, rest: &str| format!("/endpoints/{id}{rest}");
+    Ok(match cmd {
+        EndpointCmd::Create {
+            endpoint_url,
+            events,
+            filters,
+            description,
+            signature,
+            secret,
+            disabled,
+        } => {
+            let mut body = json!({
+                "url": endpoint_url, "events": events, "description": description,
+                "signature": signature, "active": !disabled,
+            });
+            if let Some(f) = filters {
+                body["filters"] = parse_json("--filters", &f)?;
+            }
+            if let Some(s) = secret {
+                body["secret"] = json!(s);
+            }
+            (
+                client
+                    .call(Method::POST, "/endpoints", &[], Some(Body::Json(body)))
+                    .await?,
+                output::Kind::Endpoint,
+            )
+        }
+        EndpointCmd::List => (
+            client.call(Method::GET, "/endpoints", &[], None).await?,
+            output::Kind::Endpoints,
+        ),
+        EndpointCmd::Get { id } => (
+            client.call(Method::GET, &path(&id, ""), &[], None).await?,
+            output::Kind::Endpoint,
+        ),
+        EndpointCmd::Update {
+            id,
+            endpoint_url,
+            events,
+            filters,
+            description,
+            signature,
+            enable,
+            disable,
+        } => {
+            let mut body = json!({});
+            if let Some(u) = endpoint_url {
+                body["url"] = json!(u);
+            }
+            if let Some(e) = events {
+                body["events"] = json!(e);
+            }
+            if let Some(f) = filters {
+                body["filters"] = parse_json("--filters", &f)?;
+            }
+            if let Some(d) = description {
+                body["description"] = json!(d);
+            }
+            if let Some(s) = signature {
+                body["signature"] = json!(s);
+            }
+            if enable || disable {
+                body["active"] = json!(enable);
+            }
+            (
+                client
+                    .call(Method::PATCH, &path(&id, ""), &[], Some(Body::Json(body)))
+                    .await?,
+                output::Kind::Endpoint,
+            )
+        }
+        EndpointCmd::Delete { id } => {
+            client
+                .call(Method::DELETE, &path(&id, ""), &[], None)
+                .await?;
+            (json!({ "deleted": id }), output::Kind::Deleted)
+        }
+        EndpointCmd::Secret { id } => (
+            client
+                .call(Method::GET, &path(&id, "/secret"), &[], None)
+                .await?,
+            output::Kind::Secret,
+        ),
+        EndpointCmd::RotateSecret { id } => (
+            client
+                .call(Method::POST, &path(&id, "/rotate-secret"), &[], None)
+                .await?,
+            output::Kind::Secret,
+        ),
+        EndpointCmd::Recover { id, since } => {
+            let body = json!({ "since": since });
+            (
+                client
+                    .call(
+                        Method::POST,
+                        &path(&id, "/recover"),
+                        &[],
+                        Some(Body::Json(body)),
+                    )
+                    .await?,
+                output::Kind::Raw,
+            )
+        }
+        EndpointCmd::Test { id } => (
+            client
+                .call(Method::POST, &path(&id, "/test"), &[], None)
+                .await?,
+            output::Kind::Raw,
+        ),
+    })
+}
+
+async fn delivery(client: &Client, cmd: DeliveryCmd) -> Result<(Value, output::Kind), ClientError> {
+    Ok(match cmd {
+        DeliveryCmd::List {
+            endpoint,
+            event,
+            status,
+            limit,
+        } => {
+            let mut q = vec![("limit", limit.to_string())];
+            q.extend(endpoint.map(|e| ("endpoint", e)));
+            q.extend(event.map(|e| ("event", e)));
+            q.extend(status.map(|s| ("status", s)));
+            (
+                client.call(Method::GET, "/deliveries", &q, None).await?,
+                output::Kind::Deliveries,
+            )
+        }
+        DeliveryCmd::Get { id } => (
+            client
+                .call(Method::GET, &format!("/deliveries/{id}"), &[], None)
+                .await?,
+            output::Kind::Delivery,
+        ),
+        DeliveryCmd::Retry { id } => (
+            client
+                .call(Method::POST, &format!("/deliveries/{id}/retry"), &[], None)
+                .await?,
+            output::Kind::Delivery,
+        ),
     })
 }

@@ -59,9 +59,15 @@ pub enum Command {
     /// Register and manage webhooks.
     #[command(subcommand)]
     Webhook(WebhookCmd),
-    /// List events published by handlers.
+    /// Send events to endpoints, list events.
     #[command(subcommand)]
     Event(EventCmd),
+    /// Manage outbound endpoints.
+    #[command(subcommand)]
+    Endpoint(EndpointCmd),
+    /// Inspect and retry deliveries.
+    #[command(subcommand)]
+    Delivery(DeliveryCmd),
     /// Read the emission log.
     #[command(subcommand)]
     Emission(EmissionCmd),
@@ -258,9 +264,141 @@ pub enum WebhookCmd {
     },
 }
 
+/// `hookhost endpoint ...`
+#[derive(Subcommand, Debug)]
+pub enum EndpointCmd {
+    /// Subscribe a URL to events; prints the signing secret once.
+    Create {
+        /// Delivery URL.
+        #[arg(value_name = "URL")]
+        endpoint_url: String,
+        /// Event patterns (`post.created`, `post.*`, `*`); repeat or comma-separate.
+        #[arg(long = "event", value_delimiter = ',', required = true)]
+        events: Vec<String>,
+        /// Equality filters on the event data as JSON, e.g. '{"status":"published"}'.
+        #[arg(long)]
+        filters: Option<String>,
+        /// Description.
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Signature scheme: standard, hex or typo3.
+        #[arg(long, default_value = "standard")]
+        signature: String,
+        /// Use this secret instead of a generated one.
+        #[arg(long)]
+        secret: Option<String>,
+        /// Create it disabled.
+        #[arg(long)]
+        disabled: bool,
+    },
+    /// List endpoints.
+    List,
+    /// Show one endpoint.
+    Get {
+        /// Endpoint id.
+        id: String,
+    },
+    /// Change an endpoint.
+    Update {
+        /// Endpoint id.
+        id: String,
+        /// New delivery URL.
+        #[arg(long = "endpoint-url", value_name = "URL")]
+        endpoint_url: Option<String>,
+        /// New event patterns.
+        #[arg(long = "event", value_delimiter = ',')]
+        events: Option<Vec<String>>,
+        /// New filters (JSON object).
+        #[arg(long)]
+        filters: Option<String>,
+        /// New description.
+        #[arg(long)]
+        description: Option<String>,
+        /// New signature scheme.
+        #[arg(long)]
+        signature: Option<String>,
+        /// Enable it (also after an automatic disable).
+        #[arg(long, conflicts_with = "disable")]
+        enable: bool,
+        /// Disable it.
+        #[arg(long)]
+        disable: bool,
+    },
+    /// Delete an endpoint.
+    Delete {
+        /// Endpoint id.
+        id: String,
+    },
+    /// Print the endpoint's signing secret.
+    Secret {
+        /// Endpoint id.
+        id: String,
+    },
+    /// Replace the secret; the old one keeps signing for the grace period.
+    RotateSecret {
+        /// Endpoint id.
+        id: String,
+    },
+    /// Re-send the endpoint's failed deliveries created since a time.
+    Recover {
+        /// Endpoint id.
+        id: String,
+        /// RFC 3339 time, e.g. 2026-11-23T00:00:00Z.
+        #[arg(long)]
+        since: String,
+    },
+    /// Send a `webhook.test` event now and show the result.
+    Test {
+        /// Endpoint id.
+        id: String,
+    },
+}
+
+/// `hookhost delivery ...`
+#[derive(Subcommand, Debug)]
+pub enum DeliveryCmd {
+    /// List deliveries, newest first.
+    List {
+        /// Only this endpoint.
+        #[arg(long)]
+        endpoint: Option<String>,
+        /// Only this event.
+        #[arg(long)]
+        event: Option<String>,
+        /// Only this status: pending, success or failed.
+        #[arg(long)]
+        status: Option<String>,
+        /// Page size.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Show a delivery with every attempt.
+    Get {
+        /// Delivery id.
+        id: String,
+    },
+    /// Queue a delivery again now.
+    Retry {
+        /// Delivery id.
+        id: String,
+    },
+}
+
 /// `hookhost event ...`
 #[derive(Subcommand, Debug)]
 pub enum EventCmd {
+    /// Send an event to every subscribed endpoint.
+    Send {
+        /// Event type, e.g. post.created.
+        #[arg(long = "type")]
+        event_type: String,
+        /// Event data (JSON).
+        #[arg(long)]
+        data: String,
+        /// Idempotency key: the same key within 24 h returns the first event.
+        #[arg(long)]
+        idempotency_key: Option<String>,
+    },
     /// List events, oldest first.
     List {
         /// Continue after this event id (a `next_cursor`).

@@ -13,6 +13,13 @@ pub enum Kind {
     Events,
     Emissions,
     Deleted,
+    Accepted,
+    Endpoint,
+    Endpoints,
+    Secret,
+    Deliveries,
+    Delivery,
+    Raw,
 }
 
 fn s(v: &Value) -> String {
@@ -112,5 +119,83 @@ pub fn print(kind: Kind, v: &Value) {
             }
         }
         Kind::Deleted => println!("deleted {}", s(&v["deleted"])),
+        Kind::Accepted => {
+            let dup = if v["duplicate"] == true {
+                " (duplicate idempotency key: first event)"
+            } else {
+                ""
+            };
+            println!(
+                "event {} accepted, {} deliveries{dup}",
+                s(&v["id"]),
+                s(&v["deliveries"])
+            );
+        }
+        Kind::Endpoint => {
+            println!("id        {}", s(&v["id"]));
+            println!("url       {}", s(&v["url"]));
+            println!("events    {}", v["events"]);
+            println!("filters   {}", v["filters"]);
+            println!("active    {}", s(&v["active"]));
+            println!("signature {}", s(&v["signature"]));
+            if let Some(secret) = v["secret"].as_str() {
+                println!(
+                    "secret    {secret}   (shown once; `hookhost endpoint secret` shows it again)"
+                );
+            }
+            if let Some(reason) = v["disabled_reason"].as_str() {
+                println!("disabled  {reason}");
+            }
+        }
+        Kind::Endpoints => {
+            println!("{:<30} {:<7} {:<20} URL", "ID", "ACTIVE", "EVENTS");
+            for e in rows() {
+                println!(
+                    "{:<30} {:<7} {:<20} {}",
+                    s(&e["id"]),
+                    s(&e["active"]),
+                    e["events"].to_string(),
+                    s(&e["url"])
+                );
+            }
+        }
+        Kind::Secret => println!("{}", s(&v["secret"])),
+        Kind::Deliveries => {
+            println!(
+                "{:<36} {:<8} {:>8} {:<24} {:<30} LAST ERROR",
+                "ID", "STATUS", "ATTEMPTS", "EVENT TYPE", "ENDPOINT"
+            );
+            for d in rows() {
+                println!(
+                    "{:<36} {:<8} {:>8} {:<24} {:<30} {}",
+                    s(&d["id"]),
+                    s(&d["status"]),
+                    s(&d["attempts"]),
+                    s(&d["event_type"]),
+                    s(&d["endpoint_id"]),
+                    d["last_error"].as_str().unwrap_or("")
+                );
+            }
+        }
+        Kind::Delivery => {
+            println!(
+                "delivery {}  {}  event {} -> endpoint {}",
+                s(&v["id"]),
+                s(&v["status"]),
+                s(&v["event_id"]),
+                s(&v["endpoint_id"])
+            );
+            for a in v["attempts"].as_array().cloned().unwrap_or_default() {
+                println!(
+                    "  #{} {}  status {}  {:.1} ms  {}",
+                    s(&a["attempt"]),
+                    s(&a["at"]),
+                    s(&a["status_code"]),
+                    a["latency_ms"].as_f64().unwrap_or(0.0),
+                    a["error"].as_str().unwrap_or("")
+                );
+            }
+        }
+        Kind::Raw => println!("{}", serde_json::to_string_pretty(v).unwrap_or_default()),
     }
 }

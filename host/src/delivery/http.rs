@@ -40,11 +40,16 @@ impl Resolve for GuardedResolver {
     }
 }
 
+/// Installs rustls' process-wide crypto provider (ring); every reqwest
+/// client needs it. Idempotent.
+pub fn install_tls() {
+    // A second install fails harmlessly.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// Builds the delivery client.
 pub fn client(guard: &AddressGuard, timeout: Duration) -> reqwest::Client {
-    // rustls needs a process-wide crypto provider; a second install fails
-    // harmlessly (tests start several servers in one process).
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    install_tls();
     reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(10)))
