@@ -5,61 +5,12 @@
 #[path = "../../tests/src/guests.rs"]
 mod guests;
 
+mod common;
+
+use common::{Served, receiver, serve, serve_with};
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-
-struct Served {
-    child: Child,
-    url: String,
-    banner: String,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `hookhost serve` on a free port; its log (stderr) goes to `log`.
-fn serve(data_dir: &Path, log: &Path) -> Served {
-    serve_with(data_dir, log, &[])
-}
-
-/// [`serve`] with extra `serve` flags.
-fn serve_with(data_dir: &Path, log: &Path, extra: &[&str]) -> Served {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hookhost"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--max-log-bytes",
-            "1000",
-        ])
-        .args(extra)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .env_remove("HOOKHOST_ADMIN_TOKEN")
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(log).unwrap())
-        .spawn()
-        .expect("start hookhost serve");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut banner = String::new();
-    let url = loop {
-        let line = lines.next().expect("server printed its address").unwrap();
-        banner.push_str(&line);
-        banner.push('\n');
-        if let Some(rest) = line.strip_prefix("hookhost listening on ") {
-            break rest.split_whitespace().next().unwrap().to_string();
-        }
-    };
-    Served { child, url, banner }
-}
+use std::process::Command;
 
 fn cli(srv: &Served, data_dir: &Path, args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_hookhost"))
@@ -256,51 +207,6 @@ fn serve_and_every_client_command() {
     let srv = serve(&data, &dir.path().join("serve2.log"));
     assert!(!srv.banner.contains(token.trim()), "{}", srv.banner);
     assert!(srv.banner.contains("stored in"), "{}", srv.banner);
-}
-
-/// A minimal HTTP receiver on loopback answering 200 to everything; returns
-/// its URL and the number of requests received.
-fn receiver() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
-    use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let seen = count.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 4096];
-            // Read the head, then as much body as Content-Length says.
-            loop {
-                let Ok(n) = stream.read(&mut chunk) else {
-                    break;
-                };
-                if n == 0 {
-                    break;
-                }
-                buf.extend_from_slice(&chunk[..n]);
-                let text = String::from_utf8_lossy(&buf).to_string();
-                if let Some(head_end) = text.find("\r\n\r\n") {
-                    let len = text[..head_end]
-                        .lines()
-                        .find_map(|l| {
-                            l.to_ascii_lowercase()
-                                .strip_prefix("content-length:")
-                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
-                        })
-                        .unwrap_or(0);
-                    if buf.len() >= head_end + 4 + len {
-                        break;
-                    }
-                }
-            }
-            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            let _ = stream
-                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
-        }
-    });
-    (url, count)
 }
 
 #[test]
