@@ -3,11 +3,12 @@
 //! * **Inbound**: WebAssembly components (handlers) are uploaded, webhooks
 //!   are registered for them with a JSON payload, and every request to a
 //!   webhook's unguessable URL runs the handler in a fresh wasmtime sandbox.
-//! * **Outbound** (in progress): events published by handlers are stored for
-//!   signed, retried delivery to subscribed endpoints.
+//! * **Outbound**: events (posted, or published by handlers) are delivered to
+//!   subscribed endpoints as signed JSON POSTs, at least once, with retries.
 //!
 //! Layout: [`api`] (axum routers) calls [`registry`] (webhooks and modules,
-//! cached in memory) which uses [`runtime`] (wasmtime) and [`store`] (sled).
+//! cached in memory) which uses [`runtime`] (wasmtime) and [`store`] (sled);
+//! [`delivery`] sends events, signed by [`signing`].
 //! [`server`] wires them together; [`cli`] is the command line.
 #![deny(missing_docs)]
 
