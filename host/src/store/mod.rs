@@ -24,6 +24,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Errors of the storage layer.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -63,10 +65,22 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+/// Bookkeeping of [`Store::flush`]'s group commit.
+#[derive(Default)]
+struct Durability {
+    /// Flush requests so far; a request's number orders it after its writes.
+    written: AtomicU64,
+    /// Every request up to this number is on disk.
+    flushed: AtomicU64,
+    /// Held while a flush runs.
+    turn: tokio::sync::Mutex<()>,
+}
+
 /// The data directory: a sled database plus content-addressed module files.
 #[derive(Clone)]
 pub struct Store {
     db: sled::Db,
+    durability: Arc<Durability>,
     modules: sled::Tree,
     webhooks: sled::Tree,
     invocations: sled::Tree,
@@ -104,6 +118,7 @@ impl Store {
             due: db.open_tree("due")?,
             idempotency: db.open_tree("idempotency")?,
             fanout: db.open_tree("fanout")?,
+            durability: Arc::default(),
             db,
             dir: dir.to_path_buf(),
         })
@@ -114,9 +129,26 @@ impl Store {
         &self.dir
     }
 
-    /// Waits until everything written so far is on disk.
+    /// Waits until everything written so far (by this caller) is on disk.
+    ///
+    /// Group commit: at most one flush runs at a time, and a caller whose
+    /// writes were covered by a flush that started after them returns
+    /// without flushing again, so concurrent callers share one fsync.
+    /// (Concurrent `sled::Db::flush_async` calls also deadlock sled 0.34:
+    /// they fill its IO pool while holding its concurrency-control lock.)
     pub async fn flush(&self) -> StoreResult<()> {
-        self.db.flush_async().await?;
+        let d = &self.durability;
+        let target = d.written.fetch_add(1, Ordering::SeqCst) + 1;
+        let _turn = d.turn.lock().await;
+        if d.flushed.load(Ordering::SeqCst) >= target {
+            return Ok(());
+        }
+        let covered = d.written.load(Ordering::SeqCst);
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || db.flush())
+            .await
+            .map_err(|e| StoreError::Io(e.to_string()))??;
+        d.flushed.fetch_max(covered, Ordering::SeqCst);
         Ok(())
     }
 }
