@@ -99,6 +99,16 @@ pub struct Outbound {
     wake: Arc<Notify>,
     /// Serializes read-modify-write of endpoint records.
     endpoint_lock: tokio::sync::Mutex<()>,
+    /// Every endpoint as last read, for fan-out and sending; replaced after
+    /// each endpoint change.
+    cache: std::sync::RwLock<EndpointCache>,
+}
+
+#[derive(Default)]
+struct EndpointCache {
+    /// Bumped by every change, so a read that raced one is not kept.
+    generation: u64,
+    endpoints: Option<Arc<Vec<EndpointRecord>>>,
 }
 
 impl Outbound {
@@ -110,7 +120,41 @@ impl Outbound {
             config,
             wake: Arc::new(Notify::new()),
             endpoint_lock: tokio::sync::Mutex::new(()),
+            cache: Default::default(),
         }
+    }
+
+    /// Every endpoint, from the cache.
+    fn cached_endpoints(&self) -> Result<Arc<Vec<EndpointRecord>>> {
+        let generation = {
+            let cache = self.cache.read().unwrap_or_else(|e| e.into_inner());
+            if let Some(all) = &cache.endpoints {
+                return Ok(all.clone());
+            }
+            cache.generation
+        };
+        let all = Arc::new(self.store.list_endpoints()?);
+        let mut cache = self.cache.write().unwrap_or_else(|e| e.into_inner());
+        if cache.generation == generation {
+            cache.endpoints = Some(all.clone());
+        }
+        Ok(all)
+    }
+
+    /// The endpoint `id`, from the cache.
+    pub(crate) fn cached_endpoint(&self, id: &str) -> Result<Option<EndpointRecord>> {
+        Ok(self
+            .cached_endpoints()?
+            .iter()
+            .find(|e| e.id == id)
+            .cloned())
+    }
+
+    /// Forgets the cached endpoints after a change.
+    fn endpoints_changed(&self) {
+        let mut cache = self.cache.write().unwrap_or_else(|e| e.into_inner());
+        cache.generation += 1;
+        cache.endpoints = None;
     }
 
     /// The store.
@@ -174,6 +218,7 @@ impl Outbound {
             updated_at: now,
         };
         self.store.put_endpoint(&record).await?;
+        self.endpoints_changed();
         Ok(record)
     }
 
@@ -212,13 +257,16 @@ impl Outbound {
         }
         ep.updated_at = Utc::now();
         self.store.put_endpoint(&ep).await?;
+        self.endpoints_changed();
         Ok(ep)
     }
 
     /// Deletes endpoint `id`; its pending deliveries fail when next due.
     pub async fn delete_endpoint(&self, id: &str) -> Result<()> {
         let _guard = self.endpoint_lock.lock().await;
-        if !self.store.delete_endpoint(id).await? {
+        let deleted = self.store.delete_endpoint(id).await?;
+        self.endpoints_changed();
+        if !deleted {
             return Err(OutboundError::NotFound(format!("no endpoint {id:?}")));
         }
         Ok(())
@@ -245,6 +293,7 @@ impl Outbound {
         );
         ep.updated_at = now;
         self.store.put_endpoint(&ep).await?;
+        self.endpoints_changed();
         Ok(ep)
     }
 
@@ -310,8 +359,7 @@ impl Outbound {
     pub(crate) fn plan(&self, event: &EventRecord) -> Result<Vec<DeliveryRecord>> {
         let data: Value = serde_json::from_str(event.data.get()).unwrap_or(Value::Null);
         Ok(self
-            .store
-            .list_endpoints()?
+            .cached_endpoints()?
             .iter()
             .filter(|ep| {
                 ep.active
@@ -376,6 +424,22 @@ impl Outbound {
         success: bool,
         gone: bool,
     ) -> Result<()> {
+        // The common cases change nothing: skip the lock and the read.
+        if !gone {
+            if let Some(ep) = self.cached_endpoint(endpoint_id)? {
+                let unchanged = match ep.failing_since {
+                    None => success,
+                    Some(since) => {
+                        !success
+                            && (Utc::now() - since).to_std().unwrap_or_default()
+                                < self.config.disable_after
+                    }
+                };
+                if unchanged {
+                    return Ok(());
+                }
+            }
+        }
         let _guard = self.endpoint_lock.lock().await;
         let Some(mut ep) = self.store.get_endpoint(endpoint_id)? else {
             return Ok(());
@@ -413,6 +477,7 @@ impl Outbound {
             }
             ep.updated_at = now;
             self.store.put_endpoint(&ep).await?;
+            self.endpoints_changed();
         }
         Ok(())
     }

@@ -98,6 +98,9 @@ impl DeliveryWorker {
 
     async fn dispatch_due(self: Arc<Self>) -> Result<(), super::OutboundError> {
         for (due_key, id) in self.store().due_deliveries(Utc::now(), SCAN)? {
+            if self.global.available_permits() == 0 {
+                break;
+            }
             if lock(&self.in_flight).contains(&id) {
                 continue;
             }
@@ -117,11 +120,10 @@ impl DeliveryWorker {
             let mut attempts = lock(&self.attempts);
             while attempts.try_join_next().is_some() {}
             attempts.spawn(async move {
-                let permits = (global_permit, endpoint_permit);
-                if let Err(e) = worker.attempt(&due_key, delivery).await {
+                if let Err(e) = worker.attempt(&due_key, delivery, Some(endpoint_permit)).await {
                     tracing::error!(delivery = %id, error = %e, "recording a delivery attempt failed");
                 }
-                drop(permits);
+                drop(global_permit);
                 lock(&worker.in_flight).remove(&id);
                 worker.outbound.wake();
             });
@@ -139,11 +141,13 @@ impl DeliveryWorker {
         sem.try_acquire_owned().ok()
     }
 
-    /// One attempt of `delivery`, recorded with its outcome.
+    /// One attempt of `delivery`, recorded with its outcome. The endpoint's
+    /// slot, if given, is released as soon as the HTTP exchange ends.
     pub(crate) async fn attempt(
         &self,
         due_key: &[u8],
         mut d: DeliveryRecord,
+        endpoint_slot: Option<OwnedSemaphorePermit>,
     ) -> Result<Option<AttemptRecord>, super::OutboundError> {
         let store = self.store();
         if d.status != DeliveryStatus::Pending {
@@ -151,7 +155,7 @@ impl DeliveryWorker {
             return Ok(None);
         }
         let now = Utc::now();
-        let endpoint = store.get_endpoint(&d.endpoint_id)?;
+        let endpoint = self.outbound.cached_endpoint(&d.endpoint_id)?;
         let event = store.get_event(&d.event_id)?;
         let (endpoint, event) = match (endpoint, event) {
             (Some(ep), Some(ev)) if ep.active => (ep, ev),
@@ -165,7 +169,7 @@ impl DeliveryWorker {
                 d.last_error = Some(why.into());
                 d.next_attempt_at = None;
                 d.updated_at = now;
-                store.record_attempt(due_key, &d, None)?;
+                store.record_attempt(due_key, &d, None).await?;
                 return Ok(None);
             }
         };
@@ -217,6 +221,7 @@ impl DeliveryWorker {
                 attempt.error = Some(describe(&e));
             }
         }
+        drop(endpoint_slot);
 
         let code = attempt.status_code;
         let success = code.is_some_and(|c| (200..300).contains(&c));
@@ -241,7 +246,7 @@ impl DeliveryWorker {
             d.next_attempt_at =
                 Some(d.updated_at + chrono::Duration::from_std(delay).unwrap_or_default());
         }
-        store.record_attempt(due_key, &d, Some(&attempt))?;
+        store.record_attempt(due_key, &d, Some(&attempt)).await?;
         self.outbound
             .note_attempt(&endpoint.id, success, gone)
             .await?;
@@ -283,7 +288,7 @@ impl DeliveryWorker {
                 .accept_event(&event, std::slice::from_ref(&delivery), None)
                 .await?;
             let due = crate::store::due_key(delivery.created_at, &delivery.id);
-            let attempt = self.attempt(&due, delivery.clone()).await?;
+            let attempt = self.attempt(&due, delivery.clone(), None).await?;
             let stored = self
                 .store()
                 .get_delivery(&delivery.id)?

@@ -5,6 +5,7 @@
 //! `attempts` by delivery key + attempt number; `due` by next-attempt time
 //! (ms, big-endian) + delivery key, so "what is due now" is a prefix scan.
 
+use super::batch::{Idempotency, IdempotencyEntry, Write};
 use super::events::{EVENT_PREFIX, EventRecord};
 use super::{Page, Store, StoreError, StoreResult, decode, encode, ids, scan_page};
 use chrono::{DateTime, Utc};
@@ -90,13 +91,23 @@ fn attempt_key(delivery_id: &str, n: u32) -> Vec<u8> {
     k
 }
 
-/// How long an idempotency key returns the first event.
-pub const IDEMPOTENCY_WINDOW: chrono::Duration = chrono::Duration::hours(24);
-
-#[derive(Serialize, Deserialize)]
-struct IdempotencyEntry {
-    event_id: String,
-    at: DateTime<Utc>,
+/// The write moving `delivery` in the queue (from `old_due`) with its new
+/// state and, if any, its attempt.
+fn attempt_write(
+    old_due: &[u8],
+    delivery: &DeliveryRecord,
+    attempt: Option<&AttemptRecord>,
+) -> Write {
+    Write::Attempt {
+        old_due: old_due.to_vec(),
+        new_due: match (delivery.status, delivery.next_attempt_at) {
+            (DeliveryStatus::Pending, Some(at)) => Some(due_key(at, &delivery.id)),
+            _ => None,
+        },
+        delivery_key: delivery_key(&delivery.id).to_vec(),
+        delivery: encode(delivery),
+        attempt: attempt.map(|a| (attempt_key(&a.delivery_id, a.attempt), encode(a))),
+    }
 }
 
 /// Filters of [`Store::list_deliveries`].
@@ -120,50 +131,31 @@ impl Store {
         deliveries: &[DeliveryRecord],
         idempotency_key: Option<&str>,
     ) -> StoreResult<Option<String>> {
-        let event_key = ids::key(EVENT_PREFIX, &event.id).unwrap_or_default();
-        let event_bytes = encode(event);
-        let rows: Vec<_> = deliveries
-            .iter()
-            .map(|d| (delivery_key(&d.id), encode(d), due_key(d.created_at, &d.id)))
-            .collect();
-        let idem = idempotency_key.map(|k| {
-            (
-                k.as_bytes().to_vec(),
-                encode(&IdempotencyEntry {
+        let write = Write::Accept {
+            event_key: ids::key(EVENT_PREFIX, &event.id)
+                .unwrap_or_default()
+                .to_vec(),
+            event: encode(event),
+            deliveries: deliveries
+                .iter()
+                .map(|d| {
+                    (
+                        delivery_key(&d.id).to_vec(),
+                        encode(d),
+                        due_key(d.created_at, &d.id),
+                    )
+                })
+                .collect(),
+            idempotency: idempotency_key.map(|k| Idempotency {
+                key: k.as_bytes().to_vec(),
+                entry: encode(&IdempotencyEntry {
                     event_id: event.id.clone(),
                     at: event.created_at,
                 }),
-            )
-        });
-        let now = event.created_at;
-        let result = (&self.events, &self.deliveries, &self.due, &self.idempotency).transaction(
-            |(ev, dl, due, idk)| {
-                if let Some((k, v)) = &idem {
-                    if let Some(old) = idk.get(k)? {
-                        let old: IdempotencyEntry = serde_json::from_slice(&old)
-                            .map_err(|_| ConflictableTransactionError::Abort(None))?;
-                        if now - old.at < IDEMPOTENCY_WINDOW {
-                            return Err(ConflictableTransactionError::Abort(Some(old.event_id)));
-                        }
-                    }
-                    idk.insert(&k[..], &v[..])?;
-                }
-                ev.insert(&event_key[..], &event_bytes[..])?;
-                for (k, v, d) in &rows {
-                    dl.insert(&k[..], &v[..])?;
-                    due.insert(&d[..], &[][..])?;
-                }
-                Ok(())
-            },
-        );
-        match result {
-            Ok(()) => {
-                self.flush().await?;
-                Ok(None)
-            }
-            Err(sled::transaction::TransactionError::Abort(Some(existing))) => Ok(Some(existing)),
-            Err(e) => Err(StoreError::Db(format!("{e:?}"))),
-        }
+                at: event.created_at,
+            }),
+        };
+        self.write_batched(write, true).await
     }
 
     /// The delivery `id`.
@@ -236,32 +228,16 @@ impl Store {
 
     /// Records an attempt and the delivery's new state in one transaction:
     /// the old queue entry goes, a new one is added while it stays pending.
-    pub fn record_attempt(
+    /// Not flushed: a crash may lose it, and the delivery is then sent again.
+    pub async fn record_attempt(
         &self,
         old_due: &[u8],
         delivery: &DeliveryRecord,
         attempt: Option<&AttemptRecord>,
     ) -> StoreResult<()> {
-        let dkey = delivery_key(&delivery.id);
-        let dbytes = encode(delivery);
-        let akey_val = attempt.map(|a| (attempt_key(&a.delivery_id, a.attempt), encode(a)));
-        let new_due = match (delivery.status, delivery.next_attempt_at) {
-            (DeliveryStatus::Pending, Some(at)) => Some(due_key(at, &delivery.id)),
-            _ => None,
-        };
-        (&self.deliveries, &self.attempts, &self.due)
-            .transaction(|(dl, at, due)| {
-                due.remove(old_due)?;
-                if let Some(k) = &new_due {
-                    due.insert(&k[..], &[][..])?;
-                }
-                dl.insert(&dkey[..], &dbytes[..])?;
-                if let Some((k, v)) = &akey_val {
-                    at.insert(&k[..], &v[..])?;
-                }
-                Ok::<_, ConflictableTransactionError<()>>(())
-            })
-            .map_err(|e| StoreError::Db(format!("{e:?}")))
+        self.write_batched(attempt_write(old_due, delivery, attempt), false)
+            .await
+            .map(|_| ())
     }
 
     /// Puts a delivery back in the queue at its `next_attempt_at` (manual
@@ -274,8 +250,9 @@ impl Store {
         let old = old_next
             .map(|at| due_key(at, &delivery.id))
             .unwrap_or_default();
-        self.record_attempt(&old, delivery, None)?;
-        self.flush().await
+        self.write_batched(attempt_write(&old, delivery, None), true)
+            .await
+            .map(|_| ())
     }
 
     /// Removes a stale queue entry.

@@ -1,6 +1,7 @@
 //! Persistence: sled trees, one module per record type, plus the group
 //! committer that makes each invocation's records durable together.
 
+mod batch;
 mod commit;
 mod deliveries;
 mod emissions;
@@ -10,6 +11,7 @@ mod invocations;
 mod modules;
 mod webhooks;
 
+pub use batch::IDEMPOTENCY_WINDOW;
 pub use commit::{Committer, InvocationCommit};
 pub(crate) use deliveries::due_key;
 pub use deliveries::{AttemptRecord, DeliveryFilter, DeliveryRecord, DeliveryStatus};
@@ -81,6 +83,7 @@ struct Durability {
 pub struct Store {
     db: sled::Db,
     durability: Arc<Durability>,
+    batcher: Arc<batch::Batcher>,
     modules: sled::Tree,
     webhooks: sled::Tree,
     invocations: sled::Tree,
@@ -119,6 +122,7 @@ impl Store {
             idempotency: db.open_tree("idempotency")?,
             fanout: db.open_tree("fanout")?,
             durability: Arc::default(),
+            batcher: Arc::default(),
             db,
             dir: dir.to_path_buf(),
         })

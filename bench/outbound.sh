@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Outbound throughput: durable, signed deliveries from POST /v1/events to a
+# loopback receiver, through the release server.
+#   bench/outbound.sh [events] [posting-concurrency] [endpoints]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+EVENTS=${1:-20000}
+CONC=${2:-32}
+ENDPOINTS=${3:-16}
+PORT=${PORT:-18081}
+cargo build --release -p hookhost -p hookhost-bench -q
+DATA=$(mktemp -d)
+RUST_LOG=warn HOOKHOST_ADMIN_TOKEN=bench-token target/release/hookhost serve \
+  --listen 127.0.0.1:$PORT --data-dir "$DATA" --outbound-allowlist 127.0.0.0/8 >/dev/null &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null; rm -rf "$DATA"' EXIT
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
+target/release/outbound "http://127.0.0.1:$PORT" bench-token "$EVENTS" "$CONC" "$ENDPOINTS"
