@@ -425,19 +425,17 @@ impl Outbound {
         gone: bool,
     ) -> Result<()> {
         // The common cases change nothing: skip the lock and the read.
-        if !gone {
-            if let Some(ep) = self.cached_endpoint(endpoint_id)? {
-                let unchanged = match ep.failing_since {
-                    None => success,
-                    Some(since) => {
-                        !success
-                            && (Utc::now() - since).to_std().unwrap_or_default()
-                                < self.config.disable_after
-                    }
-                };
-                if unchanged {
-                    return Ok(());
+        if !gone && let Some(ep) = self.cached_endpoint(endpoint_id)? {
+            let unchanged = match ep.failing_since {
+                None => success,
+                Some(since) => {
+                    !success
+                        && (Utc::now() - since).to_std().unwrap_or_default()
+                            < self.config.disable_after
                 }
+            };
+            if unchanged {
+                return Ok(());
             }
         }
         let _guard = self.endpoint_lock.lock().await;

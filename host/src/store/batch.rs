@@ -97,11 +97,12 @@ impl Store {
         tokio::task::spawn_blocking(move || {
             let _turn = turn; // released last, after every result is sent
             let mut outcomes = store.apply(&batch);
-            if batch.iter().any(|q| q.durable) && outcomes.iter().all(Result::is_ok) {
-                if let Err(e) = store.db.flush() {
-                    let e = StoreError::from(e);
-                    outcomes = batch.iter().map(|_| Err(e.clone())).collect();
-                }
+            if batch.iter().any(|q| q.durable)
+                && outcomes.iter().all(Result::is_ok)
+                && let Err(e) = store.db.flush()
+            {
+                let e = StoreError::from(e);
+                outcomes = batch.iter().map(|_| Err(e.clone())).collect();
             }
             for (q, outcome) in batch.into_iter().zip(outcomes) {
                 let _ = q.done.send(outcome);

@@ -87,10 +87,7 @@ pub fn recording_receiver(
                 let mut buf = Vec::new();
                 let mut chunk = [0u8; 4096];
                 // Read the head, then as much body as Content-Length says.
-                loop {
-                    let Ok(n) = stream.read(&mut chunk) else {
-                        break;
-                    };
+                while let Ok(n) = stream.read(&mut chunk) {
                     if n == 0 {
                         break;
                     }
