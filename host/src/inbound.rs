@@ -85,6 +85,7 @@ impl Inbound {
             error: None,
             emitted: 0,
             published: 0,
+            output: None,
         };
 
         let Some(module) = self.registry.module(&hook.record.module) else {
@@ -114,6 +115,14 @@ impl Inbound {
                 output = %invocation.output.trim_end(),
                 "guest output"
             );
+            let mut output = invocation.output.trim_end().to_string();
+            if invocation.output_dropped > 0 {
+                output.push_str(&format!(
+                    "\n[{} more bytes dropped]",
+                    invocation.output_dropped
+                ));
+            }
+            log.output = Some(output);
         }
 
         match invocation.outcome {

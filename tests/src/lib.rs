@@ -10,7 +10,7 @@ use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
 use std::path::Path;
 
-pub use guests::component;
+pub use guests::{component, example};
 
 /// A running server and a client for it.
 pub struct TestServer {

@@ -88,6 +88,12 @@ pub fn print(kind: Kind, v: &Value) {
                     s(&i["outcome"]),
                     i["error"].as_str().unwrap_or("")
                 );
+                // Guest output (a traceback, log lines), indented below its row.
+                if let Some(out) = i["output"].as_str() {
+                    for line in out.lines() {
+                        println!("    | {line}");
+                    }
+                }
             }
         }
         Kind::Events => {

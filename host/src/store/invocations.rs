@@ -36,6 +36,10 @@ pub struct InvocationRecord {
     pub emitted: u32,
     /// Events committed.
     pub published: u32,
+    /// What the guest wrote to stdout/stderr and through `host.log`, up to
+    /// the sandbox's log limit (a Python traceback, say); absent when empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
 }
 
 pub(super) fn key(webhook_id: &str, invocation_id: &str) -> Vec<u8> {

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Installs the toolchains the non-Rust handler examples build with, at pinned
+# versions, skipping whatever is already installed (a second run takes a
+# second). Used by scripts/test.sh and CI; run it by hand before building
+# the Python, JavaScript or C examples.
+#
+#   Python      componentize-py 0.25.1           (PyPI)
+#   JavaScript  @bytecodealliance/componentize-js 0.23.0, locked in
+#               examples/js-echo/package-lock.json (npm)
+#   C           clang, lld, wasi-libc, libclang-rt-14-dev-wasm32 (Debian);
+#               bindings and componentizing by tools/wit-c (this workspace)
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+
+COMPONENTIZE_PY=0.25.1
+COMPONENTIZE_JS=0.23.0  # must match examples/js-echo/package.json
+APT_PACKAGES=(clang lld wasi-libc libclang-rt-14-dev-wasm32)
+
+say() { printf '[guest-toolchains] %s\n' "$*"; }
+
+# --- Python -----------------------------------------------------------------
+if [ "$(componentize-py --version 2>/dev/null)" != "componentize-py $COMPONENTIZE_PY" ]; then
+  say "pip install componentize-py==$COMPONENTIZE_PY"
+  python3 -m pip install --quiet --disable-pip-version-check "componentize-py==$COMPONENTIZE_PY"
+  # pyenv installs console scripts as shims that must be regenerated.
+  if command -v pyenv >/dev/null; then pyenv rehash; fi
+fi
+componentize-py --version
+
+# --- JavaScript ---------------------------------------------------------------
+js="$root/examples/js-echo"
+installed_js="$(node -p "require('$js/node_modules/@bytecodealliance/componentize-js/package.json').version" 2>/dev/null || true)"
+if [ "$installed_js" != "$COMPONENTIZE_JS" ]; then
+  # `npm install`, not `npm ci`: npm 11 leaves other platforms' optional
+  # native bindings out of the lockfile and `npm ci` then refuses it. With
+  # the lockfile present, `npm install` installs exactly the locked versions.
+  say "npm install in examples/js-echo (locked versions)"
+  (cd "$js" && npm install --no-audit --no-fund --loglevel=error)
+fi
+node -p "'componentize-js ' + require('$js/node_modules/@bytecodealliance/componentize-js/package.json').version"
+
+# --- C ------------------------------------------------------------------------
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+  say "apt-get install ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null \
+    || { $sudo apt-get update >/dev/null && $sudo apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null; }
+fi
+clang --version | head -1
+test -f /usr/lib/wasm32-wasi/libc.a || { say "wasi-libc is missing /usr/lib/wasm32-wasi/libc.a"; exit 1; }
