@@ -5,7 +5,7 @@
 # the Python, JavaScript or C examples.
 #
 #   Python      componentize-py 0.25.1           (PyPI)
-#   JavaScript  @bytecodealliance/componentize-js 0.23.0, locked in
+#   JavaScript  @bytecodealliance/componentize-js 0.23.0 (+ preview2-shim 0.25.0), locked in
 #               examples/js-echo/package-lock.json (npm)
 #   C           clang, lld, wasi-libc, libclang-rt-14-dev-wasm32 (Debian);
 #               bindings and componentizing by tools/wit-c (this workspace)
@@ -13,7 +13,8 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 
 COMPONENTIZE_PY=0.25.1
-COMPONENTIZE_JS=0.23.0  # must match examples/js-echo/package.json
+COMPONENTIZE_JS=0.23.0  # these two must match examples/js-echo/package.json
+PREVIEW2_SHIM=0.25.0
 APT_PACKAGES=(clang lld wasi-libc libclang-rt-14-dev-wasm32)
 
 say() { printf '[guest-toolchains] %s\n' "$*"; }
@@ -29,8 +30,9 @@ componentize-py --version
 
 # --- JavaScript ---------------------------------------------------------------
 js="$root/examples/js-echo"
-installed_js="$(node -p "require('$js/node_modules/@bytecodealliance/componentize-js/package.json').version" 2>/dev/null || true)"
-if [ "$installed_js" != "$COMPONENTIZE_JS" ]; then
+version_of() { node -p "require('$js/node_modules/$1/package.json').version" 2>/dev/null || true; }
+if [ "$(version_of @bytecodealliance/componentize-js)" != "$COMPONENTIZE_JS" ] \
+  || [ "$(version_of @bytecodealliance/preview2-shim)" != "$PREVIEW2_SHIM" ]; then
   # `npm install`, not `npm ci`: npm 11 leaves other platforms' optional
   # native bindings out of the lockfile and `npm ci` then refuses it. With
   # the lockfile present, `npm install` installs exactly the locked versions.

@@ -59,6 +59,14 @@ async fn main() -> ExitCode {
                 }
             }
         }
+        Command::Run(args) => match hookhost::cli::run::run(args).await {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::from(1),
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        },
         command => match run_client(&cli.client, command).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

@@ -201,6 +201,18 @@ fn serve_and_every_client_command() {
         "guest output is cut at --max-log-bytes: {} bytes",
         line.len()
     );
+    // ... and is kept, bounded, in the invocation log, shown under its row.
+    let (ok, out, _) = cli(
+        &srv,
+        &data,
+        &["webhook", "invocations", chatty["id"].as_str().unwrap()],
+    );
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("    | line 0 of a very chatty handler"),
+        "{out}"
+    );
+    assert!(out.contains("more bytes dropped]"), "{out}");
     drop(srv);
 
     // A second start does not print the token again.
@@ -334,4 +346,115 @@ fn outbound_client_commands() {
     // The first delivery, its retry and the test send arrived.
     std::thread::sleep(std::time::Duration::from_millis(300));
     assert!(received.load(std::sync::atomic::Ordering::SeqCst) >= 3);
+}
+
+/// `hookhost run` with a private cache directory; returns (exit code, stdout, stderr).
+fn run_local(cache: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_hookhost"))
+        .arg("run")
+        .args(args)
+        .env("XDG_CACHE_HOME", cache)
+        .output()
+        .expect("run hookhost");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn run_executes_one_request_locally() {
+    let cache = tempfile::tempdir().unwrap();
+    let echo = guests::component_path("echo");
+    let echo = echo.to_str().unwrap();
+
+    // A response, the payload as context, a publish reported, not committed.
+    let (code, out, err) = run_local(
+        cache.path(),
+        &[
+            echo,
+            "--payload",
+            r#"{"tenant":"acme"}"#,
+            "-X",
+            "put",
+            "--path",
+            "/orders?publish=order.seen",
+            "-H",
+            "X-Test: 1",
+            "-d",
+            "hello",
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["status"], 200);
+    assert_eq!(report["outcome"], "ok");
+    let body: Value = serde_json::from_str(report["body"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({"payload": {"tenant": "acme"}, "method": "PUT", "path": "/orders", "body": "hello"})
+    );
+    assert_eq!(report["published"][0]["type"], "order.seen");
+    assert_eq!(report["published"][0]["data"]["body"], "hello");
+    assert!(
+        report["component"]["prepared"]
+            .as_str()
+            .unwrap()
+            .starts_with("compiled"),
+        "{report}"
+    );
+
+    // The second run loads the cached artifact; the body comes from a file.
+    let file = cache.path().join("body.txt");
+    std::fs::write(&file, "from a file").unwrap();
+    let (code, out, _) = run_local(cache.path(), &[echo, "-d", &format!("@{}", file.display())]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("200 ok"), "{out}");
+    assert!(out.contains("loaded from cache"), "{out}");
+    assert!(out.contains(r#""body":"from a file""#), "{out}");
+
+    // A trap: exit 1, the failure and the guest's own output shown, and
+    // what it published before trapping not reported (it would be discarded).
+    let hostile = guests::component_path("hostile");
+    let hostile = hostile.to_str().unwrap();
+    let (code, out, _) = run_local(
+        cache.path(),
+        &[hostile, "--payload", r#"{"mode":"publish-then-trap"}"#],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(out.starts_with("500 trap"), "{out}");
+    assert!(out.contains("trap after publishing"), "{out}");
+    assert!(!out.contains("should.not.exist"), "{out}");
+    let (code, out, _) = run_local(cache.path(), &[hostile, "--payload", r#"{"mode":"trap"}"#]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("hostile fixture trapped on purpose"),
+        "the panic message is in the guest output: {out}"
+    );
+    // The same limits as the server.
+    let (code, out, _) = run_local(
+        cache.path(),
+        &[
+            hostile,
+            "--payload",
+            r#"{"mode":"loop"}"#,
+            "--timeout-ms",
+            "200",
+        ],
+    );
+    assert_eq!(code, 1);
+    assert!(out.starts_with("504 timeout"), "{out}");
+
+    // Unusable input: exit 2 with a message.
+    let (code, _, err) = run_local(cache.path(), &[echo, "--payload", "{nope"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--payload is not JSON"), "{err}");
+    let (code, _, err) = run_local(cache.path(), &["/nonexistent.wasm"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot read"), "{err}");
+    let (code, _, err) = run_local(cache.path(), &[file.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("not a WebAssembly binary"), "{err}");
 }

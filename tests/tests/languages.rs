@@ -335,7 +335,9 @@ async fn large_upload_does_not_block_and_its_compilation_survives_a_restart() {
     srv.stop().await;
 
     // Restart: loaded from the artifact cache, not recompiled, and it runs.
-    let srv = server(dir.path()).await;
+    // With a concurrency of 2, two Python calls at once fit in the instance
+    // pool (a Python component instantiates 14 core modules).
+    let srv = start_with(dir.path(), |c| c.limits.max_concurrent = 2).await;
     let (_, health) = srv.send(srv.http.get(format!("{}/healthz", srv.url))).await;
     assert_eq!(health["components_compiled"], 0, "{health}");
     assert_eq!(health["components_loaded_from_cache"], 2, "{health}");
@@ -349,5 +351,14 @@ async fn large_upload_does_not_block_and_its_compilation_survives_a_restart() {
     assert_eq!(status, 200);
     assert_eq!(body["payload"], json!({"n": 1}));
     assert_eq!(body["body"], "after restart");
+    for round in 0..10 {
+        let call = || srv.send(srv.http.post(format!("{}{hook_path}", srv.url)).body("x"));
+        let (a, b) = tokio::join!(call(), call());
+        assert_eq!(
+            (a.0, b.0),
+            (StatusCode::OK, StatusCode::OK),
+            "round {round}: {a:?} {b:?}"
+        );
+    }
     srv.stop().await;
 }

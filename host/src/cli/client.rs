@@ -116,7 +116,7 @@ pub async fn run_client(args: &ClientArgs, command: Command) -> Result<(), Clien
         token: resolve_token(args),
     };
     let (value, kind) = match command {
-        Command::Serve(_) => unreachable!("serve is not a client command"),
+        Command::Serve(_) | Command::Run(_) => unreachable!("not a client command"),
         Command::Module(cmd) => module(&client, cmd).await?,
         Command::Webhook(cmd) => webhook(&client, cmd).await?,
         Command::Endpoint(cmd) => endpoint(&client, cmd).await?,

@@ -2,6 +2,7 @@
 
 mod client;
 mod output;
+pub mod run;
 
 use crate::config::{self, DeliveryConfig, SandboxLimits, ServerConfig};
 use crate::delivery::guard::AddressGuard;
@@ -71,6 +72,9 @@ pub enum Command {
     /// Read the emission log.
     #[command(subcommand)]
     Emission(EmissionCmd),
+    /// Run one request through a handler component locally, without a
+    /// server: prints the response, what it would emit or publish, and its output.
+    Run(run::RunArgs),
 }
 
 /// Options of `hookhost serve`. Every flag has an environment variable.

@@ -105,15 +105,23 @@ impl Runtime {
     }
 }
 
+/// Core instances budgeted per concurrent invocation (Python needs 14).
+const CORE_INSTANCES_PER_CALL: u32 = 16;
+/// Memories and tables budgeted per concurrent invocation.
+const MEMORIES_PER_CALL: u32 = 4;
+
 fn engine_config(limits: &SandboxLimits) -> Config {
     let n = limits.max_concurrent;
     let mut pool = PoolingAllocationConfig::default();
     pool.total_component_instances(n)
-        // Interpreter-based guests (Python, JavaScript) are several core
-        // instances with a few memories and tables each.
-        .total_core_instances(n * 8)
-        .total_memories(n * 4)
-        .total_tables(n * 4)
+        // Interpreter-based guests are many core instances each: a
+        // componentize-py (Python) component instantiates 14 core modules,
+        // a componentize-js one 4, Rust and C 2 or 3. Budget for Python at
+        // full concurrency; slots are address-space reservations, committed
+        // only when used.
+        .total_core_instances(n * CORE_INSTANCES_PER_CALL)
+        .total_memories(n * MEMORIES_PER_CALL)
+        .total_tables(n * MEMORIES_PER_CALL)
         .total_stacks(n)
         .max_memory_size(limits.memory_bytes)
         .table_elements(100_000)
