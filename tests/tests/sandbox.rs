@@ -199,3 +199,28 @@ async fn post_chunked(url: &str, chunks: usize, size: usize) -> u16 {
         .and_then(|s| s.parse().ok())
         .unwrap_or(0)
 }
+
+/// Memory slots are reused in place (only the pages a call dirtied are
+/// reset), so check that nothing of one call is visible to the next: not a
+/// global, not heap contents near the start of memory, not far beyond it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_state_leaks_from_one_call_to_the_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = server(dir.path()).await;
+    let (url, _) = hostile_url(&srv, "snoop").await;
+    let fresh = json!({"calls": 1, "heap_marked": false, "deep_marked": false});
+    for i in 0..5 {
+        let (status, body) = srv.send(srv.http.post(&url)).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body, fresh, "call {i}");
+    }
+    for round in 0..5 {
+        let call = || srv.send(srv.http.post(&url));
+        let (a, b, c) = tokio::join!(call(), call(), call());
+        for (status, body) in [a, b, c] {
+            assert_eq!(status, 200, "{body}");
+            assert_eq!(body, fresh, "concurrent round {round}");
+        }
+    }
+    srv.stop().await;
+}

@@ -17,7 +17,7 @@ use crate::config::{EPOCH_TICK, SandboxLimits};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use wasmtime::component::Linker;
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 /// Host bindings generated from `wit/handler.wit`.
 #[allow(missing_docs)]
@@ -105,6 +105,12 @@ impl Runtime {
     }
 }
 
+/// Bytes of a memory, table or stack slot reset in place rather than
+/// decommitted.
+const KEEP_RESIDENT: usize = 1 << 20;
+/// Decommits queued before they are flushed together.
+const DECOMMIT_BATCH: usize = 16;
+
 /// Core instances budgeted per concurrent invocation (Python needs 14).
 const CORE_INSTANCES_PER_CALL: u32 = 16;
 /// Memories and tables budgeted per concurrent invocation.
@@ -126,7 +132,18 @@ fn engine_config(limits: &SandboxLimits) -> Config {
         .max_memory_size(limits.memory_bytes)
         .table_elements(100_000)
         .max_core_instance_size(8 << 20)
-        .max_component_instance_size(8 << 20);
+        .max_component_instance_size(8 << 20)
+        // Reset a used slot by rewriting the pages the guest dirtied
+        // (found with the PAGEMAP_SCAN ioctl on Linux 6.7+) instead of
+        // `madvise`: no page faults on the next use of the slot and no
+        // TLB-shootdown IPIs, which dominated ingress on two cores.
+        .pagemap_scan(Enabled::Auto)
+        .linear_memory_keep_resident(KEEP_RESIDENT)
+        .table_keep_resident(KEEP_RESIDENT)
+        .async_stack_keep_resident(KEEP_RESIDENT)
+        // What still has to be decommitted goes in batches: one IPI round
+        // per batch rather than per instance.
+        .decommit_batch_size(DECOMMIT_BATCH);
 
     let mut config = Config::new();
     config

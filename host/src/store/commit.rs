@@ -77,7 +77,22 @@ fn closed() -> StoreError {
 async fn run(store: Store, mut rx: mpsc::Receiver<Job>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let mut result = apply(&store, &batch);
+        // sled writes (and, for transactions, syncs) its log synchronously:
+        // keep that off the async workers.
+        let (store2, jobs) = (store.clone(), std::mem::take(&mut batch));
+        let (jobs, mut result) = match tokio::task::spawn_blocking(move || {
+            let result = apply(&store2, &jobs);
+            (jobs, result)
+        })
+        .await
+        {
+            Ok(done) => done,
+            Err(e) => {
+                tracing::error!(error = %e, "group commit task failed");
+                continue;
+            }
+        };
+        batch = jobs;
         if result.is_ok() && batch.iter().any(|j| j.done.is_some()) {
             result = store.flush().await;
         }
@@ -94,12 +109,22 @@ async fn run(store: Store, mut rx: mpsc::Receiver<Job>) {
 
 fn apply(store: &Store, batch: &[Job]) -> StoreResult<()> {
     // Serialize outside the transaction: its closure may run more than once.
-    let mut invocations = Vec::with_capacity(batch.len());
+    // An invocation that recorded nothing is a single log record: a plain
+    // insert. Only invocations with emissions or events need a transaction
+    // (all of it or nothing), and sled seals and syncs its log buffer twice
+    // around each one, so the common case avoids them.
+    let mut plain = Vec::with_capacity(batch.len());
+    let mut invocations = Vec::new();
     let mut events = Vec::new();
     let mut emissions = Vec::new();
     for Job { commit, .. } in batch {
         let inv = &commit.invocation;
-        invocations.push((invocations::key(&inv.webhook_id, &inv.id), encode(inv)));
+        let record = (invocations::key(&inv.webhook_id, &inv.id), encode(inv));
+        if commit.events.is_empty() && commit.emissions.is_empty() {
+            plain.push(record);
+            continue;
+        }
+        invocations.push(record);
         for e in &commit.events {
             events.push((ids::key(EVENT_PREFIX, &e.id).unwrap_or_default(), encode(e)));
         }
@@ -109,6 +134,12 @@ fn apply(store: &Store, batch: &[Job]) -> StoreResult<()> {
                 encode(e),
             ));
         }
+    }
+    for (k, v) in plain {
+        store.invocations.insert(k, v)?;
+    }
+    if invocations.is_empty() {
+        return Ok(());
     }
     (
         &store.invocations,
