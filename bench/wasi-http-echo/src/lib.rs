@@ -41,11 +41,12 @@ impl wasi::exports::http::incoming_handler::Guest for Echo {
             .map_or("/".to_string(), |r| format!("/{r}"));
 
         let mut body = Vec::new();
-        if let Ok(incoming) = request.consume() {
-            if let Ok(stream) = incoming.stream() {
-                while let Ok(chunk) = stream.blocking_read(64 << 10) {
-                    body.extend_from_slice(&chunk);
-                }
+        // The stream must be dropped before the body it belongs to.
+        if let Ok(incoming) = request.consume()
+            && let Ok(stream) = incoming.stream()
+        {
+            while let Ok(chunk) = stream.blocking_read(64 << 10) {
+                body.extend_from_slice(&chunk);
             }
         }
 
