@@ -14,6 +14,7 @@ async fn main() {
     let [bin, data, port, path] = &args[..] else {
         panic!("usage: coldstart <hookhost-binary> <data-dir> <port> <webhook-path>");
     };
+    hookhost::delivery::http::install_tls();
     let url = format!("http://127.0.0.1:{port}{path}");
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
