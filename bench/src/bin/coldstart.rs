@@ -43,6 +43,8 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(1)).await;
     };
     println!("first_request_ms={:.1}", served.as_secs_f64() * 1000.0);
-    let _ = child.kill();
+    // A graceful stop (SIGTERM), so that the next start does not measure
+    // crash recovery.
+    let _ = Command::new("kill").arg(child.id().to_string()).status();
     let _ = child.wait();
 }
