@@ -177,6 +177,8 @@ pub struct ServerConfig {
     pub invocations_kept: usize,
     /// Outbound delivery settings.
     pub delivery: DeliveryConfig,
+    /// Bearer token `GET /metrics` requires; open when `None`.
+    pub metrics_token: Option<String>,
 }
 
 impl ServerConfig {
@@ -191,6 +193,7 @@ impl ServerConfig {
             max_module_bytes: DEFAULT_MAX_MODULE_BYTES,
             invocations_kept: DEFAULT_INVOCATIONS_KEPT,
             delivery: DeliveryConfig::default(),
+            metrics_token: None,
         }
     }
 }

@@ -11,6 +11,7 @@ use crate::store::{
 };
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
+use tracing::Instrument;
 
 /// What to send back for one request.
 pub enum Reply {
@@ -71,8 +72,23 @@ impl Inbound {
                 },
             };
         };
-        let received_at = Utc::now();
         let (invocation_id, _) = ids::new("inv");
+        // Every log line of this invocation (guest output, failures, commit
+        // errors) carries both ids.
+        let span = tracing::info_span!("invocation", webhook_id, invocation_id = %invocation_id);
+        self.invoke(webhook_id, hook, request, invocation_id)
+            .instrument(span)
+            .await
+    }
+
+    async fn invoke(
+        &self,
+        webhook_id: &str,
+        hook: Arc<crate::registry::LiveWebhook>,
+        request: Request,
+        invocation_id: String,
+    ) -> Served {
+        let received_at = Utc::now();
         let mut log = InvocationRecord {
             id: invocation_id.clone(),
             webhook_id: webhook_id.to_string(),
@@ -107,6 +123,9 @@ impl Inbound {
             .invoke(&module.handler, request, ctx)
             .await;
         log.duration_ms = invocation.duration.as_secs_f64() * 1000.0;
+        metrics::histogram!(crate::metrics::HANDLER_DURATION)
+            .record(invocation.duration.as_secs_f64());
+        tracing::debug!(duration_ms = log.duration_ms, "handler ran");
         if !invocation.output.is_empty() || invocation.output_dropped > 0 {
             tracing::info!(
                 webhook_id,
@@ -158,6 +177,8 @@ impl Inbound {
                 self.finish(log, status, code, message).await
             }
             Outcome::Failed(f) => {
+                metrics::counter!(crate::metrics::SANDBOX_FAILURES, "kind" => f.kind.as_str())
+                    .increment(1);
                 tracing::warn!(webhook_id, invocation_id, kind = f.kind.as_str(), error = %f.message, "invocation failed");
                 self.finish(log, f.kind.status(), f.kind.as_str(), f.message)
                     .await

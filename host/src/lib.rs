@@ -17,6 +17,7 @@ pub mod cli;
 pub mod config;
 pub mod delivery;
 pub mod inbound;
+pub mod metrics;
 pub mod registry;
 pub mod runtime;
 pub mod server;

@@ -1,7 +1,7 @@
 //! `hookhost`: run the server, or talk to one.
 
 use clap::Parser;
-use hookhost::cli::{Cli, Command, run_client};
+use hookhost::cli::{Cli, Command, LogFormat, run_client};
 use hookhost::server::{self, TokenSource};
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
@@ -17,14 +17,18 @@ async fn main() -> ExitCode {
     hookhost::delivery::http::install_tls();
     match cli.command {
         Command::Serve(args) => {
-            tracing_subscriber::fmt()
-                .with_env_filter(
-                    EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-                )
-                // Logs on stderr; stdout carries only the start-up banner.
-                .with_writer(std::io::stderr)
-                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-                .init();
+            let filter =
+                EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+            // Logs on stderr; stdout carries only the start-up banner.
+            let log = tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_writer(std::io::stderr);
+            match args.log_format {
+                LogFormat::Text => log
+                    .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+                    .init(),
+                LogFormat::Json => log.json().with_current_span(true).init(),
+            }
             let data_dir = args.data_dir.clone();
             let config = match args.into_config(cli.client.token.clone()) {
                 Ok(c) => c,

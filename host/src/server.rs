@@ -104,6 +104,8 @@ impl RunningServer {
 /// and starts serving.
 pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
     std::fs::create_dir_all(&config.data_dir)?;
+    // Record from the start: counters before the first scrape count too.
+    crate::metrics::handle();
     let (admin_token, token_source) = admin_token(&config)?;
     let store = Store::open(&config.data_dir)?;
     let runtime = Runtime::new(config.limits.clone(), config.data_dir.join("compiled"))
@@ -132,6 +134,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
         admin_token: admin_token.clone().into(),
         public_url: public_url.clone().into(),
         max_module_bytes: config.max_module_bytes,
+        metrics_token: config.metrics_token.as_deref().map(Arc::from),
     };
     let app = api::app(state);
     let (shutdown, stop) = oneshot::channel::<()>();

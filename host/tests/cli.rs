@@ -458,3 +458,64 @@ fn run_executes_one_request_locally() {
     assert_eq!(code, 2);
     assert!(err.contains("not a WebAssembly binary"), "{err}");
 }
+
+#[test]
+fn json_log_lines_carry_the_invocation_span() {
+    hookhost::delivery::http::install_tls();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let log = dir.path().join("serve.log");
+    let srv = serve_with(&data, &log, &["--log-format", "json"]);
+    let wasm = guests::component_path("hostile");
+    cli_json(
+        &srv,
+        &data,
+        &[
+            "module",
+            "upload",
+            wasm.to_str().unwrap(),
+            "--name",
+            "hostile",
+        ],
+    );
+    let hook = cli_json(
+        &srv,
+        &data,
+        &[
+            "webhook",
+            "create",
+            "--module",
+            "hostile",
+            "--payload",
+            r#"{"mode":"trap"}"#,
+        ],
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let invocation = rt.block_on(async {
+        let resp = reqwest::Client::new()
+            .post(hook["url"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 500);
+        resp.headers()["x-hookhost-invocation"]
+            .to_str()
+            .unwrap()
+            .to_string()
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let failed = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "invocation failed")
+        .unwrap_or_else(|| panic!("no failure line in\n{text}"));
+    assert_eq!(failed["level"], "WARN");
+    assert_eq!(failed["fields"]["kind"], "trap");
+    assert_eq!(failed["span"]["name"], "invocation");
+    assert_eq!(failed["span"]["invocation_id"], invocation.as_str());
+    assert_eq!(failed["span"]["webhook_id"], hook["id"]);
+}

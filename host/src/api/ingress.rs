@@ -38,6 +38,21 @@ async fn sub(
 }
 
 async fn serve(
+    state: State<AppState>,
+    id: String,
+    path: String,
+    req: axum::extract::Request,
+) -> Response {
+    let response = run(state, id, path, req).await;
+    metrics::counter!(
+        crate::metrics::INBOUND_REQUESTS,
+        "class" => crate::metrics::status_class(response.status().as_u16())
+    )
+    .increment(1);
+    response
+}
+
+async fn run(
     State(state): State<AppState>,
     id: String,
     path: String,

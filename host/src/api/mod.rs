@@ -32,6 +32,8 @@ pub struct AppState {
     pub public_url: Arc<str>,
     /// Largest uploadable component.
     pub max_module_bytes: usize,
+    /// Token `GET /metrics` requires, if any.
+    pub metrics_token: Option<Arc<str>>,
 }
 
 impl AppState {

@@ -1,13 +1,59 @@
-//! Operational endpoints that need no token.
+//! Operational endpoints: `/healthz` (no token) and `/metrics` (the
+//! metrics token when one is configured).
 
 use super::AppState;
+use super::error::ApiError;
+use crate::metrics as m;
 use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
 pub(super) fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz))
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+}
+
+/// Prometheus text format. Gauges describing stored state are computed now.
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(token) = &state.metrics_token {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if !super::admin::token_matches(given, token) {
+            return ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "GET /metrics needs `Authorization: Bearer <metrics token>`",
+            )
+            .into_response();
+        }
+    }
+    let store = state.registry.store().clone();
+    let endpoints = state.outbound.endpoints().unwrap_or_default();
+    let depth = tokio::task::spawn_blocking(move || store.queue_depth())
+        .await
+        .unwrap_or(0);
+    metrics::gauge!(m::QUEUE_DEPTH).set(depth as f64);
+    metrics::gauge!(m::ENDPOINTS_DISABLED)
+        .set(endpoints.iter().filter(|e| !e.active).count() as f64);
+    metrics::gauge!(m::WEBHOOKS).set(state.registry.webhooks().len() as f64);
+    metrics::gauge!(m::MODULES).set(state.registry.modules().len() as f64);
+    let handle = m::handle();
+    handle.run_upkeep();
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        handle.render(),
+    )
+        .into_response()
 }
 
 /// Liveness plus counters that show whether start-up had to recompile.

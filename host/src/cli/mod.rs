@@ -140,6 +140,21 @@ pub struct ServeArgs {
     /// CIDRs deliveries may reach although private or loopback (e.g. `127.0.0.0/8,10.1.0.0/16`).
     #[arg(long, env = "HOOKHOST_OUTBOUND_ALLOWLIST", default_value = "")]
     pub outbound_allowlist: String,
+    /// Bearer token required by `GET /metrics` [default: none, open].
+    #[arg(long, env = "HOOKHOST_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+    /// Log format on stderr.
+    #[arg(long, env = "HOOKHOST_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// How `serve` writes its log.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, span fields included (for log shippers).
+    Json,
 }
 
 impl ServeArgs {
@@ -172,6 +187,7 @@ impl ServeArgs {
             max_module_bytes: self.max_module_bytes,
             invocations_kept: self.invocations_kept,
             delivery,
+            metrics_token: self.metrics_token.filter(|t| !t.is_empty()),
         })
     }
 }

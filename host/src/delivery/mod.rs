@@ -446,6 +446,10 @@ impl Outbound {
         let changed = if success {
             ep.failing_since.take().is_some()
         } else if gone {
+            if ep.active {
+                metrics::counter!(crate::metrics::ENDPOINTS_DISABLED_TOTAL, "reason" => "gone")
+                    .increment(1);
+            }
             ep.active = false;
             ep.disabled_reason = Some("the endpoint answered 410 Gone".into());
             true
@@ -459,6 +463,8 @@ impl Outbound {
                     if (now - since).to_std().unwrap_or_default() >= self.config.disable_after
                         && ep.active =>
                 {
+                    metrics::counter!(crate::metrics::ENDPOINTS_DISABLED_TOTAL, "reason" => "failing")
+                        .increment(1);
                     ep.active = false;
                     ep.disabled_reason = Some(format!(
                         "failing without a success since {}",

@@ -16,6 +16,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tracing::Instrument;
 
 /// Longest sleep when nothing is due (new work wakes the worker at once).
 const IDLE_POLL: Duration = Duration::from_secs(1);
@@ -119,8 +120,19 @@ impl DeliveryWorker {
             let worker = self.clone();
             let mut attempts = lock(&self.attempts);
             while attempts.try_join_next().is_some() {}
+            let span = tracing::info_span!(
+                "delivery_attempt",
+                delivery_id = %id,
+                endpoint_id = %delivery.endpoint_id,
+                event_id = %delivery.event_id,
+                attempt = delivery.attempts + 1,
+            );
             attempts.spawn(async move {
-                if let Err(e) = worker.attempt(&due_key, delivery, Some(endpoint_permit)).await {
+                if let Err(e) = worker
+                    .attempt(&due_key, delivery, Some(endpoint_permit))
+                    .instrument(span)
+                    .await
+                {
                     tracing::error!(delivery = %id, error = %e, "recording a delivery attempt failed");
                 }
                 drop(global_permit);
@@ -225,6 +237,17 @@ impl DeliveryWorker {
 
         let code = attempt.status_code;
         let success = code.is_some_and(|c| (200..300).contains(&c));
+        let result = match (success, code) {
+            (true, _) => "success",
+            (false, Some(_)) => "http_error",
+            (false, None) => "network_error",
+        };
+        metrics::counter!(crate::metrics::OUTBOUND_ATTEMPTS, "result" => result).increment(1);
+        tracing::debug!(result, status = ?code, latency_ms = attempt.latency_ms, error = ?attempt.error, "delivery attempt");
+        if success {
+            let lag = (Utc::now() - event.created_at).to_std().unwrap_or_default();
+            metrics::histogram!(crate::metrics::DELIVERY_LAG).record(lag.as_secs_f64());
+        }
         let gone = code == Some(410);
         d.attempts += 1;
         d.last_status_code = code;

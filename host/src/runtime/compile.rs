@@ -53,6 +53,8 @@ impl Runtime {
             .map_err(|e| CompileError::Invalid(format!("{e:#}")))?;
         let handler = self.prepare(&component, sha256)?;
         self.stats.compiled.fetch_add(1, Ordering::Relaxed);
+        metrics::histogram!(crate::metrics::COMPILE_DURATION)
+            .record(started.elapsed().as_secs_f64());
         tracing::info!(
             sha256,
             ms = started.elapsed().as_millis() as u64,

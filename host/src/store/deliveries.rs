@@ -218,6 +218,12 @@ impl Store {
             .collect()
     }
 
+    /// Deliveries queued for an attempt (now or later). Walks the queue's
+    /// keys: meant for metrics scrapes, not hot paths.
+    pub fn queue_depth(&self) -> usize {
+        self.due.len()
+    }
+
     /// When the earliest queued delivery is due.
     pub fn next_due(&self) -> StoreResult<Option<DateTime<Utc>>> {
         Ok(self.due.first()?.and_then(|(k, _)| {

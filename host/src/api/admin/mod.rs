@@ -56,7 +56,7 @@ async fn require_token(State(state): State<AppState>, req: Request, next: Next) 
 }
 
 /// Constant-time comparison; hashing first hides the token's length too.
-fn token_matches(presented: &str, expected: &str) -> bool {
+pub(crate) fn token_matches(presented: &str, expected: &str) -> bool {
     Sha256::digest(presented)
         .ct_eq(&Sha256::digest(expected))
         .into()

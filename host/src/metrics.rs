@@ -1,0 +1,100 @@
+//! Prometheus metrics: names, the process-wide recorder and `GET /metrics`.
+//!
+//! Counters and histograms are recorded where things happen (ingress,
+//! sandbox, compiler, delivery worker) through the `metrics` facade; gauges
+//! that describe stored state (queue depth, disabled endpoints, webhooks) are
+//! computed when `/metrics` is scraped. Every metric is listed in
+//! `docs/operations.md`.
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use std::sync::OnceLock;
+
+/// Requests answered on webhook URLs, by `class` (`2xx`, `4xx`, `5xx`, ...).
+pub const INBOUND_REQUESTS: &str = "hookhost_inbound_requests_total";
+/// Wall time of handler invocations (instantiation included), seconds.
+pub const HANDLER_DURATION: &str = "hookhost_handler_duration_seconds";
+/// Sandbox failures by `kind` (`trap`, `timeout`, `memory_limit`, ...).
+pub const SANDBOX_FAILURES: &str = "hookhost_sandbox_failures_total";
+/// Time to validate and compile an uploaded component, seconds.
+pub const COMPILE_DURATION: &str = "hookhost_compile_duration_seconds";
+/// Outbound delivery attempts by `result` (`success`, `http_error`, `network_error`).
+pub const OUTBOUND_ATTEMPTS: &str = "hookhost_outbound_attempts_total";
+/// Time from an event's creation to its successful delivery, seconds.
+pub const DELIVERY_LAG: &str = "hookhost_delivery_lag_seconds";
+/// Endpoints disabled automatically, by `reason` (`gone`, `failing`).
+pub const ENDPOINTS_DISABLED_TOTAL: &str = "hookhost_endpoints_disabled_total";
+/// Deliveries waiting for an attempt (scrape time).
+pub const QUEUE_DEPTH: &str = "hookhost_delivery_queue_depth";
+/// Endpoints currently disabled (scrape time).
+pub const ENDPOINTS_DISABLED: &str = "hookhost_endpoints_disabled";
+/// Registered webhooks (scrape time).
+pub const WEBHOOKS: &str = "hookhost_webhooks";
+/// Uploaded modules (scrape time).
+pub const MODULES: &str = "hookhost_modules";
+
+/// The process-wide Prometheus recorder, installed on first use. Servers in
+/// one process (tests) share it.
+pub fn handle() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let builder = PrometheusBuilder::new()
+            .set_buckets_for_metric(
+                Matcher::Full(HANDLER_DURATION.into()),
+                &[
+                    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                    0.5, 1.0, 2.5, 5.0, 10.0,
+                ],
+            )
+            .and_then(|b| {
+                b.set_buckets_for_metric(
+                    Matcher::Full(COMPILE_DURATION.into()),
+                    &[0.01, 0.05, 0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0],
+                )
+            })
+            .and_then(|b| {
+                b.set_buckets_for_metric(
+                    Matcher::Full(DELIVERY_LAG.into()),
+                    &[
+                        0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 30.0, 60.0, 300.0, 1800.0,
+                        7200.0, 86400.0,
+                    ],
+                )
+            })
+            .expect("bucket lists are not empty");
+        let recorder = builder.build_recorder();
+        let handle = recorder.handle();
+        // Another recorder may already be installed (an embedding program's):
+        // then ours still renders, it just sees nothing.
+        if metrics::set_global_recorder(recorder).is_err() {
+            tracing::warn!("a metrics recorder was already installed; /metrics will be empty");
+        }
+        handle.clone()
+    })
+}
+
+/// The status class label of an HTTP status: `"2xx"`, `"4xx"`, ...
+pub fn status_class(status: u16) -> &'static str {
+    match status {
+        100..=199 => "1xx",
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        400..=499 => "4xx",
+        _ => "5xx",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_classes() {
+        assert_eq!(status_class(200), "2xx");
+        assert_eq!(status_class(204), "2xx");
+        assert_eq!(status_class(302), "3xx");
+        assert_eq!(status_class(404), "4xx");
+        assert_eq!(status_class(503), "5xx");
+        assert_eq!(status_class(999), "5xx");
+        assert_eq!(status_class(101), "1xx");
+    }
+}
