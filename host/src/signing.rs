@@ -25,7 +25,7 @@ use sha2::Sha256;
 pub const SECRET_PREFIX: &str = "whsec_";
 
 /// How deliveries to an endpoint are signed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SignatureScheme {
     /// Standard Webhooks (the default).

@@ -70,6 +70,22 @@ async fn metrics_reflect_activity() {
     receiver.wait_for(1, Duration::from_secs(10)).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
 
+    // The delivery's detail lists its attempts under one `attempts` key
+    // (schemathesis once found it twice: the count and the list).
+    let (_, page) = srv.send(srv.admin(Method::GET, "/deliveries")).await;
+    let id = page["data"][0]["id"].as_str().unwrap();
+    let raw = srv
+        .admin(Method::GET, &format!("/deliveries/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(raw.matches("\"attempts\"").count(), 1, "{raw}");
+    let detail: serde_json::Value = serde_json::from_str(&raw).unwrap();
+    assert_eq!(detail["attempts"][0]["status_code"], 200);
+
     let (status, ctype, text) = scrape(&srv, None).await;
     assert_eq!(status, 200);
     assert!(ctype.starts_with("text/plain; version=0.0.4"), "{ctype}");

@@ -148,3 +148,47 @@ pub struct ApiJson<T>(pub T);
 #[derive(axum::extract::FromRequestParts)]
 #[from_request(via(axum::extract::Query), rejection(ApiError))]
 pub struct ApiQuery<T>(pub T);
+
+/// The body of every error response (documentation type of [`ApiError`]).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: ErrorDetail,
+}
+
+/// `error` of an [`ErrorBody`].
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable, machine-readable code, e.g. `not_found`, `invalid_json`.
+    pub code: String,
+    /// What went wrong and, where possible, what to do.
+    pub message: String,
+}
+
+/// The error answers every admin route may give.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum ErrorResponses {
+    /// `invalid_request`, `invalid_json` (or a component-specific code on
+    /// upload): a parameter or the body is unusable; the message says which.
+    #[response(status = 400)]
+    BadRequest(ErrorBody),
+    /// `unauthorized`: missing or wrong admin token.
+    #[response(status = 401)]
+    Unauthorized(ErrorBody),
+    /// `not_found`: no such id or name.
+    #[response(status = 404)]
+    NotFound(ErrorBody),
+    /// `conflict`: the change contradicts stored state.
+    #[response(status = 409)]
+    Conflict(ErrorBody),
+    /// `body_too_large`: the body is over the limit.
+    #[response(status = 413)]
+    TooLarge(ErrorBody),
+    /// `unsupported_media_type`: JSON routes need `content-type: application/json`.
+    #[response(status = 415)]
+    UnsupportedMediaType(ErrorBody),
+    /// `storage_error`: the data directory failed; nothing was half-written.
+    #[response(status = 500)]
+    Storage(ErrorBody),
+}

@@ -17,7 +17,7 @@ use sled::transaction::ConflictableTransactionError;
 pub const DELIVERY_PREFIX: &str = "dlv";
 
 /// Where a delivery stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum DeliveryStatus {
     /// Waiting for its next attempt.
@@ -29,7 +29,7 @@ pub enum DeliveryStatus {
 }
 
 /// One event on its way to one endpoint.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DeliveryRecord {
     /// `dlv_…`.
     pub id: String,
@@ -56,7 +56,7 @@ pub struct DeliveryRecord {
 }
 
 /// One HTTP attempt of a delivery.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AttemptRecord {
     /// The delivery.
     pub delivery_id: String,

@@ -10,13 +10,14 @@ use serde_json::value::RawValue;
 pub const EMISSION_PREFIX: &str = "em";
 
 /// One emitted entity.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EmissionRecord {
     /// `em_...`, time-ordered.
     pub id: String,
     /// Entity type given by the handler, e.g. `USER`.
     pub entity_type: String,
     /// The entity's JSON data.
+    #[schema(value_type = serde_json::Value)]
     pub data: Box<RawValue>,
     /// Webhook whose handler emitted it.
     pub webhook_id: String,

@@ -10,7 +10,7 @@ use serde_json::value::RawValue;
 pub const EVENT_PREFIX: &str = "evt";
 
 /// Where an event came from.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EventSource {
     /// Webhook whose handler published the event.
     pub webhook_id: String,
@@ -19,7 +19,7 @@ pub struct EventSource {
 }
 
 /// A published event.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EventRecord {
     /// `evt_...`, time-ordered.
     pub id: String,
@@ -27,6 +27,7 @@ pub struct EventRecord {
     #[serde(rename = "type")]
     pub event_type: String,
     /// The event's JSON data, as published.
+    #[schema(value_type = serde_json::Value)]
     pub data: Box<RawValue>,
     /// When it was committed.
     pub created_at: DateTime<Utc>,

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 pub const INVOCATION_PREFIX: &str = "inv";
 
 /// What happened to one request.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct InvocationRecord {
     /// `inv_...`, time-ordered; also passed to the handler and returned in
     /// the `x-hookhost-invocation` response header.

@@ -59,7 +59,7 @@ impl From<std::io::Error> for StoreError {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// A page of records from a list endpoint.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Page<T> {
     /// The records of this page.
     pub data: Vec<T>,

@@ -3,15 +3,15 @@
 use super::logs::check_cursor;
 use super::page_limit;
 use crate::api::AppState;
-use crate::api::error::{ApiError, ApiQuery};
-use crate::store::{DeliveryFilter, DeliveryRecord, DeliveryStatus, Page};
+use crate::api::error::{ApiError, ApiQuery, ErrorResponses};
+use crate::store::{AttemptRecord, DeliveryFilter, DeliveryRecord, DeliveryStatus, Page};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -20,17 +20,71 @@ pub(super) fn router() -> Router<AppState> {
         .route("/deliveries/{id}/retry", post(retry))
 }
 
-#[derive(Deserialize)]
-struct ListQuery {
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ListQuery {
+    /// Only deliveries to this endpoint.
     endpoint: Option<String>,
+    /// Only deliveries of this event.
     event: Option<String>,
+    /// Only deliveries in this state.
     status: Option<DeliveryStatus>,
+    /// Cursor: the `next_cursor` of the previous page (a `dlv_...` id).
     before: Option<String>,
+    /// Page size, 1–1000 (default 50).
     limit: Option<usize>,
 }
 
-/// Newest first; page back with `before=<next_cursor>`.
-async fn list(
+/// A delivery with every attempt, oldest first: the fields of a
+/// [`DeliveryRecord`], with `attempts` the list rather than the count.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct DeliveryDetail {
+    /// `dlv_…`.
+    id: String,
+    /// The event delivered.
+    event_id: String,
+    /// Its type.
+    event_type: String,
+    /// The endpoint.
+    endpoint_id: String,
+    /// Where it stands.
+    status: DeliveryStatus,
+    /// When the next attempt is due (pending only).
+    next_attempt_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Status code of the last attempt, if it got a response.
+    last_status_code: Option<u16>,
+    /// Error of the last attempt, if any.
+    last_error: Option<String>,
+    /// Creation time.
+    created_at: chrono::DateTime<chrono::Utc>,
+    /// Last change.
+    updated_at: chrono::DateTime<chrono::Utc>,
+    /// Every attempt made, oldest first.
+    attempts: Vec<AttemptRecord>,
+}
+
+impl DeliveryDetail {
+    fn new(d: DeliveryRecord, attempts: Vec<AttemptRecord>) -> Self {
+        Self {
+            id: d.id,
+            event_id: d.event_id,
+            event_type: d.event_type,
+            endpoint_id: d.endpoint_id,
+            status: d.status,
+            next_attempt_at: d.next_attempt_at,
+            last_status_code: d.last_status_code,
+            last_error: d.last_error,
+            created_at: d.created_at,
+            updated_at: d.updated_at,
+            attempts,
+        }
+    }
+}
+
+/// Deliveries, newest first; page back with `before=<next_cursor>`.
+#[utoipa::path(get, path = "/v1/deliveries", tag = "deliveries", params(ListQuery),
+    responses((status = 200, description = "A page of deliveries", body = Page<DeliveryRecord>), ErrorResponses))]
+pub(crate) async fn list(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<Page<DeliveryRecord>>, ApiError> {
@@ -50,22 +104,24 @@ async fn list(
 }
 
 /// The delivery with every attempt.
-async fn show(
+#[utoipa::path(get, path = "/v1/deliveries/{id}", tag = "deliveries", params(("id" = String, Path, description = "Delivery id")),
+    responses((status = 200, description = "The delivery and its attempts", body = DeliveryDetail), ErrorResponses))]
+pub(crate) async fn show(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<DeliveryDetail>, ApiError> {
     let store = state.outbound.store();
     let delivery = store
         .get_delivery(&id)?
         .ok_or_else(|| ApiError::not_found(format!("no delivery {id:?}")))?;
     let attempts = store.list_attempts(&id)?;
-    let mut out = serde_json::to_value(delivery).map_err(|e| ApiError::invalid(e.to_string()))?;
-    out["attempts"] = json!(attempts);
-    Ok(Json(out))
+    Ok(Json(DeliveryDetail::new(delivery, attempts)))
 }
 
 /// Queues the delivery again now, whatever its state.
-async fn retry(
+#[utoipa::path(post, path = "/v1/deliveries/{id}/retry", tag = "deliveries", params(("id" = String, Path, description = "Delivery id")),
+    responses((status = 202, description = "Queued", body = DeliveryRecord), ErrorResponses))]
+pub(crate) async fn retry(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {

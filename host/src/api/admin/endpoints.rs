@@ -1,10 +1,11 @@
 //! `/v1/endpoints`: subscribe URLs to events; secrets, recovery, test sends.
 
 use crate::api::AppState;
-use crate::api::error::{ApiError, ApiJson};
+use crate::api::error::{ApiError, ApiJson, ErrorResponses};
 use crate::delivery::{EndpointPatch, NewEndpoint};
 use crate::signing::SignatureScheme;
 use crate::store::EndpointRecord;
+use crate::store::Page;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -12,7 +13,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -25,18 +27,30 @@ pub(super) fn router() -> Router<AppState> {
 }
 
 /// Body of `POST /v1/endpoints`.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct EndpointIn {
+pub(crate) struct EndpointIn {
+    /// `http(s)://` URL deliveries are POSTed to.
+    #[schema(pattern = r"^https?://")]
     url: String,
+    /// Event types: exact (`post.created`), prefix (`post.*`) or `*`.
+    #[schema(min_items = 1)]
     events: Vec<String>,
+    /// Equality filters on fields of the event's `data` (dotted paths allowed).
     #[serde(default)]
+    #[schema(value_type = Object)]
     filters: Map<String, Value>,
+    /// Free text.
     #[serde(default)]
     description: String,
+    /// An inactive endpoint gets no deliveries.
     #[serde(default = "yes")]
     active: bool,
+    /// 16–256 characters without spaces (e.g. `whsec_` + base64 of 32
+    /// random bytes); generated when absent.
+    #[schema(min_length = 16, max_length = 256, pattern = r"^\S+$")]
     secret: Option<String>,
+    /// Signature scheme of deliveries.
     #[serde(default)]
     signature: SignatureScheme,
 }
@@ -46,32 +60,105 @@ fn yes() -> bool {
 }
 
 /// Body of `PATCH /v1/endpoints/{id}`.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct EndpointPatchIn {
+pub(crate) struct EndpointPatchIn {
+    /// New URL.
+    #[schema(pattern = r"^https?://")]
     url: Option<String>,
+    /// New event list.
+    #[schema(min_items = 1)]
     events: Option<Vec<String>>,
+    /// New filters.
+    #[schema(value_type = Option<Object>)]
     filters: Option<Map<String, Value>>,
+    /// Free text.
     description: Option<String>,
+    /// Enable (clears the failing streak) or disable.
     active: Option<bool>,
+    /// New signature scheme.
     signature: Option<SignatureScheme>,
 }
 
 /// An endpoint as listed: the secret only as a hint.
-#[derive(Serialize)]
-struct EndpointOut {
+#[derive(Serialize, ToSchema)]
+pub(crate) struct EndpointOut {
+    /// `ep_...`.
     id: String,
+    /// Where deliveries go.
     url: String,
+    /// Subscribed event types.
     events: Vec<String>,
+    /// Equality filters on the event's `data`.
+    #[schema(value_type = Object)]
     filters: Map<String, Value>,
+    /// Free text.
     description: String,
+    /// Whether it gets deliveries.
     active: bool,
+    /// Signature scheme.
     signature: SignatureScheme,
+    /// The first characters of the secret.
     secret_hint: String,
+    /// Why it was disabled automatically (410, or failing too long).
     disabled_reason: Option<String>,
+    /// Start of the current failing streak.
     failing_since: Option<DateTime<Utc>>,
+    /// Creation time.
     created_at: DateTime<Utc>,
+    /// Last change.
     updated_at: DateTime<Utc>,
+}
+
+/// An endpoint with its full secret (creation and rotation only).
+#[derive(Serialize, ToSchema)]
+pub(crate) struct EndpointWithSecret {
+    #[serde(flatten)]
+    endpoint: EndpointOut,
+    /// The full signing secret, `whsec_...`.
+    secret: String,
+}
+
+/// Answer of `GET /v1/endpoints/{id}/secret`.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct SecretOut {
+    /// The current secret.
+    secret: String,
+    /// Rotated-out secrets still signing, with when they stop.
+    retired: Vec<RetiredOut>,
+}
+
+/// A rotated-out secret still in its grace period.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct RetiredOut {
+    /// When it stops signing.
+    expires_at: DateTime<Utc>,
+}
+
+/// Answer of `POST /v1/endpoints/{id}/recover`.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct RecoverOut {
+    /// Failed deliveries queued again.
+    requeued: usize,
+}
+
+/// Answer of `POST /v1/endpoints/{id}/test`.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct TestOut {
+    /// Whether the endpoint answered 2xx.
+    success: bool,
+    /// The delivery of the `webhook.test` event.
+    delivery_id: String,
+    /// The `webhook.test` event.
+    event_id: String,
+    /// The endpoint's status code, if it answered.
+    status_code: Option<u16>,
+    /// Time to the answer or the error.
+    latency_ms: Option<f64>,
+    /// First 4 KiB of the answer.
+    response_body: Option<String>,
+    /// Why it failed, if it did.
+    error: Option<String>,
 }
 
 fn endpoint_out(ep: EndpointRecord) -> EndpointOut {
@@ -93,14 +180,18 @@ fn endpoint_out(ep: EndpointRecord) -> EndpointOut {
 }
 
 /// The endpoint with its full secret (creation and rotation only).
-fn with_secret(ep: EndpointRecord) -> Value {
+fn with_secret(ep: EndpointRecord) -> EndpointWithSecret {
     let secret = ep.secret.clone();
-    let mut v = serde_json::to_value(endpoint_out(ep)).expect("endpoints serialize");
-    v["secret"] = json!(secret);
-    v
+    EndpointWithSecret {
+        endpoint: endpoint_out(ep),
+        secret,
+    }
 }
 
-async fn create(
+/// Subscribes a URL to events; the answer carries the full secret.
+#[utoipa::path(post, path = "/v1/endpoints", tag = "endpoints", request_body = EndpointIn,
+    responses((status = 201, description = "Created", body = EndpointWithSecret), ErrorResponses))]
+pub(crate) async fn create(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<EndpointIn>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -117,24 +208,38 @@ async fn create(
     Ok((StatusCode::CREATED, Json(with_secret(ep))))
 }
 
-async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+/// Every endpoint (one page), secrets as hints only.
+#[utoipa::path(get, path = "/v1/endpoints", tag = "endpoints",
+    responses((status = 200, description = "The endpoints", body = Page<EndpointOut>), ErrorResponses))]
+pub(crate) async fn list(
+    State(state): State<AppState>,
+) -> Result<Json<Page<EndpointOut>>, ApiError> {
     let data: Vec<_> = state
         .outbound
         .endpoints()?
         .into_iter()
         .map(endpoint_out)
         .collect();
-    Ok(Json(json!({ "data": data, "next_cursor": null })))
+    Ok(Json(Page {
+        data,
+        next_cursor: None,
+    }))
 }
 
-async fn show(
+/// One endpoint.
+#[utoipa::path(get, path = "/v1/endpoints/{id}", tag = "endpoints", params(("id" = String, Path, description = "Endpoint id")),
+    responses((status = 200, description = "The endpoint", body = EndpointOut), ErrorResponses))]
+pub(crate) async fn show(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<EndpointOut>, ApiError> {
     Ok(Json(endpoint_out(state.outbound.endpoint(&id)?)))
 }
 
-async fn update(
+/// Changes an endpoint; absent fields stay as they are.
+#[utoipa::path(patch, path = "/v1/endpoints/{id}", tag = "endpoints", params(("id" = String, Path, description = "Endpoint id")), request_body = EndpointPatchIn,
+    responses((status = 200, description = "The changed endpoint", body = EndpointOut), ErrorResponses))]
+pub(crate) async fn update(
     State(state): State<AppState>,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<EndpointPatchIn>,
@@ -152,7 +257,10 @@ async fn update(
     )))
 }
 
-async fn remove(
+/// Deletes an endpoint; its pending deliveries fail.
+#[utoipa::path(delete, path = "/v1/endpoints/{id}", tag = "endpoints", params(("id" = String, Path, description = "Endpoint id")),
+    responses((status = 204, description = "Deleted"), ErrorResponses))]
+pub(crate) async fn remove(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
@@ -161,31 +269,45 @@ async fn remove(
 }
 
 /// The full current secret, plus when rotated-out ones stop signing.
-async fn secret(
+#[utoipa::path(get, path = "/v1/endpoints/{id}/secret", tag = "endpoints", params(("id" = String, Path, description = "Endpoint id")),
+    responses((status = 200, description = "The secret", body = SecretOut), ErrorResponses))]
+pub(crate) async fn secret(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SecretOut>, ApiError> {
     let ep = state.outbound.endpoint(&id)?;
     let retired: Vec<_> = ep
         .retired_secrets
         .iter()
         .filter(|r| r.expires_at > Utc::now())
-        .map(|r| json!({ "expires_at": r.expires_at }))
+        .map(|r| RetiredOut {
+            expires_at: r.expires_at,
+        })
         .collect();
-    Ok(Json(json!({ "secret": ep.secret, "retired": retired })))
+    Ok(Json(SecretOut {
+        secret: ep.secret,
+        retired,
+    }))
 }
 
-#[derive(Deserialize, Default)]
+/// Body of `POST /v1/endpoints/{id}/rotate-secret` (optional).
+#[derive(Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RotateIn {
+pub(crate) struct RotateIn {
+    /// The new secret (16–256 characters without spaces); generated when absent.
+    #[schema(min_length = 16, max_length = 256, pattern = r"^\S+$")]
     secret: Option<String>,
 }
 
-async fn rotate(
+/// Replaces the secret; the old one keeps signing for the grace period.
+#[utoipa::path(post, path = "/v1/endpoints/{id}/rotate-secret", tag = "endpoints", params(("id" = String, Path, description = "Endpoint id")),
+    request_body(content = Option<RotateIn>, description = "Optional; empty means generate"),
+    responses((status = 200, description = "The endpoint with its new secret", body = EndpointWithSecret), ErrorResponses))]
+pub(crate) async fn rotate(
     State(state): State<AppState>,
     Path(id): Path<String>,
     body: axum::body::Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<EndpointWithSecret>, ApiError> {
     // The body is optional: empty means "generate a new secret".
     let secret = if body.iter().all(u8::is_ascii_whitespace) {
         None
@@ -199,39 +321,48 @@ async fn rotate(
     )))
 }
 
-#[derive(Deserialize)]
+/// Body of `POST /v1/endpoints/{id}/recover`.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RecoverIn {
+pub(crate) struct RecoverIn {
+    /// Re-send failed deliveries created at or after this time.
     since: DateTime<Utc>,
 }
 
 /// Re-sends the endpoint's failed deliveries created since a time.
-async fn recover(
+#[utoipa::path(post, path = "/v1/endpoints/{id}/recover", tag = "endpoints", params(("id" = String, Path, description = "Endpoint id")), request_body = RecoverIn,
+    responses((status = 202, description = "Queued", body = RecoverOut), ErrorResponses))]
+pub(crate) async fn recover(
     State(state): State<AppState>,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<RecoverIn>,
 ) -> Result<impl IntoResponse, ApiError> {
     let n = state.outbound.recover(&id, body.since).await?;
-    Ok((StatusCode::ACCEPTED, Json(json!({ "requeued": n }))))
+    Ok((StatusCode::ACCEPTED, Json(RecoverOut { requeued: n })))
 }
 
 /// Sends a `webhook.test` event now and answers with the attempt.
-async fn test(
+#[utoipa::path(post, path = "/v1/endpoints/{id}/test", tag = "endpoints", params(("id" = String, Path, description = "Endpoint id")),
+    responses((status = 200, description = "The attempt's result", body = TestOut), ErrorResponses))]
+pub(crate) async fn test(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TestOut>, ApiError> {
     let (delivery, attempt) = state.worker.test_send(&id).await?;
     let success = attempt
         .as_ref()
         .and_then(|a| a.status_code)
         .is_some_and(|c| (200..300).contains(&c));
-    Ok(Json(json!({
-        "success": success,
-        "delivery_id": delivery.id,
-        "event_id": delivery.event_id,
-        "status_code": attempt.as_ref().and_then(|a| a.status_code),
-        "latency_ms": attempt.as_ref().map(|a| a.latency_ms),
-        "response_body": attempt.as_ref().map(|a| a.response_body.clone()),
-        "error": attempt.as_ref().and_then(|a| a.error.clone()).or(delivery.last_error),
-    })))
+    Ok(Json(TestOut {
+        success,
+        delivery_id: delivery.id,
+        event_id: delivery.event_id,
+        status_code: attempt.as_ref().and_then(|a| a.status_code),
+        latency_ms: attempt.as_ref().map(|a| a.latency_ms),
+        response_body: attempt.as_ref().map(|a| a.response_body.clone()),
+        error: attempt
+            .as_ref()
+            .and_then(|a| a.error.clone())
+            .or(delivery.last_error),
+    }))
 }

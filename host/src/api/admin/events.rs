@@ -3,7 +3,7 @@
 use super::logs::check_cursor;
 use super::page_limit;
 use crate::api::AppState;
-use crate::api::error::{ApiError, ApiJson, ApiQuery};
+use crate::api::error::{ApiError, ApiJson, ApiQuery, ErrorResponses};
 use crate::store::{EventRecord, Page};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -11,25 +11,45 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::json;
+use serde::Serialize;
 use serde_json::value::RawValue;
+use utoipa::{IntoParams, ToSchema};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new().route("/events", get(list).post(send))
 }
 
 /// Body of `POST /v1/events`.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct EventIn {
+pub(crate) struct EventIn {
+    /// Event type, e.g. `user.updated`; endpoints subscribe to types.
     #[serde(rename = "type")]
+    #[schema(min_length = 1, max_length = 256, pattern = r"\S")]
     event_type: String,
+    /// Any JSON; sent as the envelope's `data`.
+    #[schema(value_type = serde_json::Value)]
     data: Box<RawValue>,
+    /// 1–256 characters: the same key within 24 h returns the first event.
+    #[schema(min_length = 1, max_length = 256)]
     idempotency_key: Option<String>,
 }
 
-/// `202 {"id", "deliveries"}` once the event and its deliveries are on disk.
-async fn send(
+/// Answer of `POST /v1/events`.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct EventAccepted {
+    /// `evt_...`: the new event, or the first one with this idempotency key.
+    id: String,
+    /// Deliveries created (one per matching active endpoint).
+    deliveries: usize,
+    /// Whether the idempotency key matched an earlier event.
+    duplicate: bool,
+}
+
+/// Sends an event: `202` once the event and its deliveries are on disk.
+#[utoipa::path(post, path = "/v1/events", tag = "events", request_body = EventIn,
+    responses((status = 202, description = "Accepted", body = EventAccepted), ErrorResponses))]
+pub(crate) async fn send(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<EventIn>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -48,22 +68,31 @@ async fn send(
         .await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(
-            json!({ "id": accepted.event_id, "deliveries": accepted.deliveries, "duplicate": accepted.duplicate }),
-        ),
+        Json(EventAccepted {
+            id: accepted.event_id,
+            deliveries: accepted.deliveries,
+            duplicate: accepted.duplicate,
+        }),
     ))
 }
 
-#[derive(Deserialize)]
-struct EventQuery {
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct EventQuery {
+    /// Cursor: the `next_cursor` of the previous page (an `evt_...` id).
     after: Option<String>,
+    /// Page size, 1–1000 (default 50).
     limit: Option<usize>,
+    /// Only events of this type.
     #[serde(rename = "type")]
+    #[param(rename = "type")]
     event_type: Option<String>,
 }
 
-/// Oldest first; continue with `after=<next_cursor>`.
-async fn list(
+/// Events, posted or published by handlers, oldest first; continue with `after=<next_cursor>`.
+#[utoipa::path(get, path = "/v1/events", tag = "events", params(EventQuery),
+    responses((status = 200, description = "A page of events", body = Page<EventRecord>), ErrorResponses))]
+pub(crate) async fn list(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<EventQuery>,
 ) -> Result<Json<Page<EventRecord>>, ApiError> {

@@ -2,12 +2,13 @@
 
 use super::page_limit;
 use crate::api::AppState;
-use crate::api::error::{ApiError, ApiQuery};
+use crate::api::error::{ApiError, ApiQuery, ErrorResponses};
 use crate::store::{EmissionRecord, InvocationRecord, Page, ids};
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
+use utoipa::IntoParams;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -15,14 +16,20 @@ pub(super) fn router() -> Router<AppState> {
         .route("/emissions", get(emissions))
 }
 
-#[derive(Deserialize)]
-struct InvocationQuery {
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct InvocationQuery {
+    /// Cursor: the `next_cursor` of the previous page (an `inv_...` id).
     before: Option<String>,
+    /// Page size, 1–1000 (default 50).
     limit: Option<usize>,
 }
 
-/// Newest first; page back with `before=<next_cursor>`.
-async fn invocations(
+/// A webhook's invocations, newest first; page back with `before=<next_cursor>`.
+#[utoipa::path(get, path = "/v1/webhooks/{id}/invocations", tag = "webhooks",
+    params(("id" = String, Path, description = "Webhook id"), InvocationQuery),
+    responses((status = 200, description = "A page of invocations", body = Page<InvocationRecord>), ErrorResponses))]
+pub(crate) async fn invocations(
     State(state): State<AppState>,
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<InvocationQuery>,
@@ -40,16 +47,23 @@ async fn invocations(
     ))
 }
 
-#[derive(Deserialize)]
-struct EmissionQuery {
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct EmissionQuery {
+    /// Cursor: the `next_cursor` of the previous page (an `em_...` id).
     after: Option<String>,
+    /// Page size, 1–1000 (default 50).
     limit: Option<usize>,
+    /// Only this entity type.
     entity_type: Option<String>,
+    /// Only emissions of this webhook.
     webhook: Option<String>,
 }
 
-/// Oldest first; continue with `after=<next_cursor>`.
-async fn emissions(
+/// Emissions, oldest first; continue with `after=<next_cursor>`.
+#[utoipa::path(get, path = "/v1/emissions", tag = "events", params(EmissionQuery),
+    responses((status = 200, description = "A page of emissions", body = Page<EmissionRecord>), ErrorResponses))]
+pub(crate) async fn emissions(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<EmissionQuery>,
 ) -> Result<Json<Page<EmissionRecord>>, ApiError> {

@@ -5,6 +5,7 @@ mod endpoints;
 mod events;
 mod logs;
 mod modules;
+pub mod openapi;
 mod webhooks;
 
 use super::AppState;
@@ -29,6 +30,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(deliveries::router())
         .layer(DefaultBodyLimit::max(MAX_ADMIN_JSON_BYTES))
         .route_layer(middleware::from_fn_with_state(state, require_token))
+        // Added after the token layer: the description is public.
+        .route("/openapi.json", axum::routing::get(openapi::document))
 }
 
 async fn require_token(State(state): State<AppState>, req: Request, next: Next) -> Response {

@@ -1,8 +1,9 @@
 //! `/v1/modules`: upload, list, get and delete handler components.
 
 use crate::api::AppState;
-use crate::api::error::{ApiError, ApiQuery};
+use crate::api::error::{ApiError, ApiQuery, ErrorResponses};
 use crate::registry::LoadedModule;
+use crate::store::Page;
 use axum::Router;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
@@ -11,19 +12,28 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, body::Bytes};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
-#[derive(Deserialize)]
-struct UploadQuery {
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct UploadQuery {
+    /// Module name: 1–64 letters, digits, `-`, `_`, `.` (required).
+    #[param(required = true, pattern = r"^[A-Za-z0-9._-]{1,64}$")]
     name: Option<String>,
 }
 
 /// A module as the API shows it.
-#[derive(Serialize)]
-struct ModuleOut {
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ModuleOut {
+    /// Its name.
     name: String,
+    /// sha256 of the component bytes, hex.
     sha256: String,
+    /// Size of the component in bytes.
     size: u64,
+    /// First upload under this name.
     created_at: chrono::DateTime<chrono::Utc>,
+    /// Last upload.
     updated_at: chrono::DateTime<chrono::Utc>,
     /// Ids of the webhooks handled by this module.
     webhooks: Vec<String>,
@@ -52,7 +62,14 @@ pub(super) fn router(max_module_bytes: usize) -> Router<AppState> {
         .route("/modules/{name}", get(show).delete(remove))
 }
 
-async fn upload(
+/// Uploads a handler component (validated and compiled before the answer).
+#[utoipa::path(post, path = "/v1/modules", tag = "modules", params(UploadQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The component's bytes"),
+    responses(
+        (status = 201, description = "A new module", body = ModuleOut),
+        (status = 200, description = "The module's code was replaced", body = ModuleOut),
+        ErrorResponses))]
+pub(crate) async fn upload(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<UploadQuery>,
     body: Result<Bytes, BytesRejection>,
@@ -79,17 +96,26 @@ async fn upload(
     Ok((status, Json(module_out(&state, &module))))
 }
 
-async fn list(State(state): State<AppState>) -> Json<serde_json::Value> {
+/// Every module (one page).
+#[utoipa::path(get, path = "/v1/modules", tag = "modules",
+    responses((status = 200, description = "The modules", body = Page<ModuleOut>), ErrorResponses))]
+pub(crate) async fn list(State(state): State<AppState>) -> Json<Page<ModuleOut>> {
     let data: Vec<_> = state
         .registry
         .modules()
         .iter()
         .map(|m| module_out(&state, m))
         .collect();
-    Json(serde_json::json!({ "data": data, "next_cursor": null }))
+    Json(Page {
+        data,
+        next_cursor: None,
+    })
 }
 
-async fn show(
+/// One module.
+#[utoipa::path(get, path = "/v1/modules/{name}", tag = "modules", params(("name" = String, Path, description = "Module name")),
+    responses((status = 200, description = "The module", body = ModuleOut), ErrorResponses))]
+pub(crate) async fn show(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Json<ModuleOut>, ApiError> {
@@ -100,7 +126,10 @@ async fn show(
     Ok(Json(module_out(&state, &module)))
 }
 
-async fn remove(
+/// Deletes a module no webhook uses (409 otherwise).
+#[utoipa::path(delete, path = "/v1/modules/{name}", tag = "modules", params(("name" = String, Path, description = "Module name")),
+    responses((status = 204, description = "Deleted"), ErrorResponses))]
+pub(crate) async fn remove(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {

@@ -2,8 +2,9 @@
 
 use super::page_limit;
 use crate::api::AppState;
-use crate::api::error::{ApiError, ApiJson, ApiQuery};
+use crate::api::error::{ApiError, ApiJson, ApiQuery, ErrorResponses};
 use crate::registry::{LiveWebhook, NewWebhook, WebhookPatch};
+use crate::store::Page;
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, State};
@@ -11,16 +12,22 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 /// Body of `POST /v1/webhooks`.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct WebhookIn {
+pub(crate) struct WebhookIn {
+    /// Name of an uploaded module.
+    #[schema(pattern = r"^[A-Za-z0-9._-]{1,64}$")]
     module: String,
+    /// JSON handed to the handler as context on every request (up to 64 KiB).
     #[serde(default)]
     payload: Option<serde_json::Value>,
+    /// Free text.
     #[serde(default)]
     description: String,
+    /// A disabled webhook answers 404.
     #[serde(default = "yes")]
     enabled: bool,
 }
@@ -31,13 +38,19 @@ fn yes() -> bool {
 
 /// Body of `PATCH /v1/webhooks/{id}`: absent fields stay unchanged,
 /// `"payload": null` removes the payload.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct WebhookPatchIn {
+pub(crate) struct WebhookPatchIn {
+    /// Another module.
+    #[schema(pattern = r"^[A-Za-z0-9._-]{1,64}$")]
     module: Option<String>,
+    /// New payload; `null` removes it.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<serde_json::Value>)]
     payload: Option<Option<serde_json::Value>>,
+    /// Free text.
     description: Option<String>,
+    /// Enable or disable.
     enabled: Option<bool>,
 }
 
@@ -47,15 +60,23 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<serde_json::
 }
 
 /// A webhook as the API shows it.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct WebhookOut {
+    /// `wh_` + 32 hex digits (122 random bits).
     id: String,
+    /// The unguessable URL to give to senders.
     url: String,
+    /// The module handling its requests.
     module: String,
+    /// The stored payload, if any.
     payload: Option<serde_json::Value>,
+    /// Free text.
     description: String,
+    /// A disabled webhook answers 404.
     enabled: bool,
+    /// Creation time.
     created_at: chrono::DateTime<chrono::Utc>,
+    /// Last change.
     updated_at: chrono::DateTime<chrono::Utc>,
 }
 
@@ -73,10 +94,14 @@ fn webhook_out(state: &AppState, w: &LiveWebhook) -> WebhookOut {
     }
 }
 
-#[derive(Deserialize)]
-struct ListQuery {
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ListQuery {
+    /// Cursor: the `next_cursor` of the previous page.
     after: Option<String>,
+    /// Page size, 1–1000 (default 50).
     limit: Option<usize>,
+    /// Only webhooks of this module.
     module: Option<String>,
 }
 
@@ -86,7 +111,10 @@ pub(super) fn router() -> Router<AppState> {
         .route("/webhooks/{id}", get(show).patch(update).delete(remove))
 }
 
-async fn create(
+/// Registers a webhook for a module.
+#[utoipa::path(post, path = "/v1/webhooks", tag = "webhooks", request_body = WebhookIn,
+    responses((status = 201, description = "Created", body = WebhookOut), ErrorResponses))]
+pub(crate) async fn create(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<WebhookIn>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -100,10 +128,13 @@ async fn create(
     Ok((StatusCode::CREATED, Json(webhook_out(&state, &live))))
 }
 
-async fn list(
+/// Webhooks in creation order.
+#[utoipa::path(get, path = "/v1/webhooks", tag = "webhooks", params(ListQuery),
+    responses((status = 200, description = "A page of webhooks", body = Page<WebhookOut>), ErrorResponses))]
+pub(crate) async fn list(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<ListQuery>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<Page<WebhookOut>>, ApiError> {
     let limit = page_limit(q.limit)?;
     let all: Vec<_> = state
         .registry
@@ -125,12 +156,13 @@ async fn list(
         .then(|| page.last().map(|w| w.record.id.clone()))
         .flatten();
     let data: Vec<_> = page.iter().map(|w| webhook_out(&state, w)).collect();
-    Ok(Json(
-        serde_json::json!({ "data": data, "next_cursor": next_cursor }),
-    ))
+    Ok(Json(Page { data, next_cursor }))
 }
 
-async fn show(
+/// One webhook.
+#[utoipa::path(get, path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path, description = "Webhook id")),
+    responses((status = 200, description = "The webhook", body = WebhookOut), ErrorResponses))]
+pub(crate) async fn show(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<WebhookOut>, ApiError> {
@@ -141,7 +173,11 @@ async fn show(
     Ok(Json(webhook_out(&state, &live)))
 }
 
-async fn update(
+/// Changes a webhook; absent fields stay as they are.
+#[utoipa::path(patch, path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path, description = "Webhook id")),
+    request_body = WebhookPatchIn,
+    responses((status = 200, description = "The changed webhook", body = WebhookOut), ErrorResponses))]
+pub(crate) async fn update(
     State(state): State<AppState>,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<WebhookPatchIn>,
@@ -156,7 +192,10 @@ async fn update(
     Ok(Json(webhook_out(&state, &live)))
 }
 
-async fn remove(
+/// Deletes a webhook and its invocation log; its URL answers 404 from then on.
+#[utoipa::path(delete, path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path, description = "Webhook id")),
+    responses((status = 204, description = "Deleted"), ErrorResponses))]
+pub(crate) async fn remove(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
