@@ -1,21 +1,25 @@
 #!/usr/bin/env bash
-# Installs the toolchains the non-Rust handler examples build with, at pinned
-# versions, skipping whatever is already installed (a second run takes a
-# second). Used by scripts/test.sh and CI; run it by hand before building
-# the Python, JavaScript or C examples.
+# Installs the toolchains the tests need beyond Rust, at pinned versions,
+# skipping whatever is already installed (a second run takes a second):
+# those the non-Rust handler examples build with, and the browser the
+# dashboard test drives. Used by scripts/test.sh and CI; run it by hand
+# before building the Python, JavaScript or C examples.
 #
 #   Python      componentize-py 0.25.1           (PyPI)
 #   JavaScript  @bytecodealliance/componentize-js 0.23.0 (+ preview2-shim 0.25.0), locked in
 #               examples/js-echo/package-lock.json (npm)
 #   C           clang, lld, wasi-libc, libclang-rt-14-dev-wasm32 (Debian);
 #               bindings and componentizing by tools/wit-c (this workspace)
+#   Dashboard   chromium (Debian) + playwright-core 1.64.1, locked in
+#               tests/ui/package-lock.json (npm)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 
 COMPONENTIZE_PY=0.25.1
 COMPONENTIZE_JS=0.23.0  # these two must match examples/js-echo/package.json
 PREVIEW2_SHIM=0.25.0
-APT_PACKAGES=(clang lld wasi-libc libclang-rt-14-dev-wasm32)
+APT_PACKAGES=(clang lld wasi-libc libclang-rt-14-dev-wasm32 chromium)
+PLAYWRIGHT=1.64.1  # must match tests/ui/package.json
 
 say() { printf '[guest-toolchains] %s\n' "$*"; }
 
@@ -41,7 +45,14 @@ if [ "$(version_of @bytecodealliance/componentize-js)" != "$COMPONENTIZE_JS" ] \
 fi
 node -p "'componentize-js ' + require('$js/node_modules/@bytecodealliance/componentize-js/package.json').version"
 
-# --- C ------------------------------------------------------------------------
+# --- Dashboard test (playwright-core drives Debian's chromium) -----------------
+ui="$root/tests/ui"
+if [ "$(node -p "require('$ui/node_modules/playwright-core/package.json').version" 2>/dev/null || true)" != "$PLAYWRIGHT" ]; then
+  say "npm install in tests/ui (locked versions)"
+  (cd "$ui" && npm install --no-audit --no-fund --loglevel=error)
+fi
+
+# --- C and the browser (Debian packages) ----------------------------------------
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -55,4 +66,5 @@ if [ ${#missing[@]} -gt 0 ]; then
     || { $sudo apt-get update >/dev/null && $sudo apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null; }
 fi
 clang --version | head -1
+chromium --version
 test -f /usr/lib/wasm32-wasi/libc.a || { say "wasi-libc is missing /usr/lib/wasm32-wasi/libc.a"; exit 1; }

@@ -135,6 +135,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
         public_url: public_url.clone().into(),
         max_module_bytes: config.max_module_bytes,
         metrics_token: config.metrics_token.as_deref().map(Arc::from),
+        ui_sessions: Default::default(),
     };
     let app = api::app(state);
     let (shutdown, stop) = oneshot::channel::<()>();

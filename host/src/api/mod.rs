@@ -5,6 +5,7 @@ pub mod admin;
 pub mod error;
 pub mod ingress;
 pub mod ops;
+pub mod ui;
 
 use crate::delivery::Outbound;
 use crate::delivery::worker::DeliveryWorker;
@@ -34,6 +35,8 @@ pub struct AppState {
     pub max_module_bytes: usize,
     /// Token `GET /metrics` requires, if any.
     pub metrics_token: Option<Arc<str>>,
+    /// Dashboard sessions.
+    pub ui_sessions: Arc<ui::Sessions>,
 }
 
 impl AppState {
@@ -49,6 +52,7 @@ pub fn app(state: AppState) -> Router {
         .nest("/v1", admin::router(state.clone()))
         .merge(ingress::router())
         .merge(ops::router())
+        .merge(ui::router())
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

@@ -42,6 +42,8 @@ async fn require_token(State(state): State<AppState>, req: Request, next: Next) 
         .and_then(|v| v.strip_prefix("Bearer "));
     match presented {
         Some(token) if token_matches(token, &state.admin_token) => next.run(req).await,
+        // The dashboard: a session cookie, plus its CSRF token for changes.
+        None if state.ui_sessions.authorizes(req.method(), req.headers()) => next.run(req).await,
         _ => {
             let mut resp = ApiError::new(
                 StatusCode::UNAUTHORIZED,
