@@ -161,8 +161,10 @@ async function modulesPage() {
 
 // --- webhooks ---------------------------------------------------------------
 
-async function webhooksPage() {
-  const [hooks, modules] = await Promise.all([api('GET', '/v1/webhooks?limit=1000'), api('GET', '/v1/modules')]);
+async function webhooksPage(params = new URLSearchParams()) {
+  const q = new URLSearchParams({ limit: '50' });
+  if (params.get('after')) q.set('after', params.get('after'));
+  const [hooks, modules] = await Promise.all([api('GET', `/v1/webhooks?${q}`), api('GET', '/v1/modules')]);
   const module = h('select', { id: 'webhook-module', required: true },
     modules.data.map((m) => h('option', { value: m.name }, m.name)));
   const payload = h('textarea', { id: 'webhook-payload', placeholder: '{"tenant": "acme"}' });
@@ -181,7 +183,7 @@ async function webhooksPage() {
     const body = { module: module.value, description: description.value };
     if (p.value !== undefined) body.payload = p.value;
     const w = await attempt(() => api('POST', '/v1/webhooks', body), 'Webhook created');
-    if (w) webhooksPage();
+    if (w) webhooksPage(params);
   });
 
   const rows = hooks.data.map((w) => {
@@ -196,14 +198,17 @@ async function webhooksPage() {
         h('td', {}, w.payload === null ? h('span', { class: 'muted' }, 'none') : h('pre', {}, JSON.stringify(w.payload))),
         h('td', {}, local(w.created_at)),
         h('td', {}, h('div', { class: 'row-actions' },
-          h('button', { onclick: async () => { if (await attempt(() => api('PATCH', `/v1/webhooks/${w.id}`, { enabled: !w.enabled }))) webhooksPage(); } }, w.enabled ? 'Disable' : 'Enable'),
+          h('button', { onclick: async () => { if (await attempt(() => api('PATCH', `/v1/webhooks/${w.id}`, { enabled: !w.enabled }))) webhooksPage(params); } }, w.enabled ? 'Disable' : 'Enable'),
           h('button', { class: 'show-invocations', onclick: () => showInvocations(w.id, invocations) }, 'Invocations'),
-          h('button', { class: 'danger', onclick: async () => { if (confirm(`Delete webhook ${w.id}?`) && await attempt(() => api('DELETE', `/v1/webhooks/${w.id}`), 'Deleted') !== undefined) webhooksPage(); } }, 'Delete')))),
+          h('button', { class: 'danger', onclick: async () => { if (confirm(`Delete webhook ${w.id}?`) && await attempt(() => api('DELETE', `/v1/webhooks/${w.id}`), 'Deleted') !== undefined) webhooksPage(params); } }, 'Delete')))),
       h('tr', {}, h('td', { colspan: 7 }, invocations)),
     ];
   });
   main().replaceChildren(h('h1', {}, 'Webhooks'), form,
-    table(['Id', 'Module', 'State', 'URL', 'Payload', 'Created', ''], rows.flat(), 'No webhooks yet.'));
+    table(['Id', 'Module', 'State', 'URL', 'Payload', 'Created', ''], rows.flat(), 'No webhooks yet.'),
+    h('div', { class: 'pager' },
+      params.get('after') ? h('a', { href: '#/webhooks' }, 'First page') : null, ' ',
+      hooks.next_cursor ? h('a', { href: `#/webhooks?after=${encodeURIComponent(hooks.next_cursor)}` }, 'Next page') : null));
 }
 
 async function showInvocations(id, box, before) {
@@ -426,7 +431,7 @@ async function showDelivery(id, box, refresh) {
 
 const pages = {
   modules: modulesPage,
-  webhooks: webhooksPage,
+  webhooks: (params) => webhooksPage(params),
   endpoints: endpointsPage,
   events: () => eventsPage(),
   deliveries: (params) => deliveriesPage(params),
