@@ -18,7 +18,7 @@ fi
 cargo build --quiet -p hookhost
 data=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-RUST_LOG=warn HOOKHOST_ADMIN_TOKEN=fuzz-token target/debug/hookhost serve \
+RUST_LOG=warn HOOKHOST_ADMIN_TOKEN=fuzz-token "${CARGO_TARGET_DIR:-$root/target}/debug/hookhost" serve \
   --listen 127.0.0.1:$port --data-dir "$data" --outbound-allowlist 127.0.0.0/8 \
   --delivery-timeout-ms 2000 >"$data/server.log" 2>&1 &
 server=$!
