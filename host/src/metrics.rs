@@ -3,7 +3,7 @@
 //! Counters and histograms are recorded where things happen (ingress,
 //! sandbox, compiler, delivery worker) through the `metrics` facade; gauges
 //! that describe stored state (queue depth, disabled endpoints, webhooks) are
-//! computed when `/metrics` is scraped. Every metric is listed in
+//! computed and rendered by each server's own `/metrics` handler. Every metric is listed in
 //! `docs/operations.md`.
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};

@@ -102,9 +102,16 @@ try {
   const answer = await fetch(hookUrl, { method: 'POST', body: 'hello from the ui test' });
   const echoed = await answer.json();
   if (answer.status !== 200 || echoed.payload.tenant !== 'acme') fail(`webhook answered ${answer.status} ${JSON.stringify(echoed)}`);
-  await new Promise((r) => setTimeout(r, 700)); // the invocation log is written in the background
-  await page.click('tr[data-webhook] button.show-invocations');
-  await page.waitForSelector('tr.invocation td:has-text("200")');
+  // The invocation log is written in the background: look until it shows.
+  for (let i = 0; ; i += 1) {
+    await page.click('tr[data-webhook] button.show-invocations');
+    try {
+      await page.waitForSelector('tr.invocation td:has-text("200")', { timeout: 500 });
+      break;
+    } catch (e) {
+      if (i === 20) throw e;
+    }
+  }
   await shot('webhooks-with-invocation');
 
   // Endpoints: create one whose receiver fails; send a test (fails).

@@ -39,19 +39,40 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
     let depth = tokio::task::spawn_blocking(move || store.queue_depth())
         .await
         .unwrap_or(0);
-    metrics::gauge!(m::QUEUE_DEPTH).set(depth as f64);
-    metrics::gauge!(m::ENDPOINTS_DISABLED)
-        .set(endpoints.iter().filter(|e| !e.active).count() as f64);
-    metrics::gauge!(m::WEBHOOKS).set(state.registry.webhooks().len() as f64);
-    metrics::gauge!(m::MODULES).set(state.registry.modules().len() as f64);
+    // State gauges are this server's, rendered here rather than through the
+    // process-wide recorder (which several servers in one process share).
+    let gauges = [
+        (m::QUEUE_DEPTH, "Deliveries queued for an attempt.", depth),
+        (
+            m::ENDPOINTS_DISABLED,
+            "Endpoints currently disabled.",
+            endpoints.iter().filter(|e| !e.active).count(),
+        ),
+        (
+            m::WEBHOOKS,
+            "Registered webhooks.",
+            state.registry.webhooks().len(),
+        ),
+        (
+            m::MODULES,
+            "Uploaded modules.",
+            state.registry.modules().len(),
+        ),
+    ];
     let handle = m::handle();
     handle.run_upkeep();
+    let mut text = handle.render();
+    for (name, help, value) in gauges {
+        text.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n"
+        ));
+    }
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        handle.render(),
+        text,
     )
         .into_response()
 }
