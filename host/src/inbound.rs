@@ -123,7 +123,8 @@ impl Inbound {
             .invoke(&module.handler, request, ctx)
             .await;
         log.duration_ms = invocation.duration.as_secs_f64() * 1000.0;
-        metrics::histogram!(crate::metrics::HANDLER_DURATION)
+        crate::metrics::hot()
+            .handler_duration
             .record(invocation.duration.as_secs_f64());
         tracing::debug!(duration_ms = log.duration_ms, "handler ran");
         if !invocation.output.is_empty() || invocation.output_dropped > 0 {

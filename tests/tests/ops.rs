@@ -109,7 +109,10 @@ async fn metrics_reflect_activity() {
     // Scrape-time gauges describe this server.
     assert_eq!(sample(&text, "hookhost_webhooks"), Some(2.0), "{text}");
     assert_eq!(sample(&text, "hookhost_modules"), Some(2.0));
-    assert!(sample(&text, "hookhost_delivery_queue_depth").is_some(), "{text}");
+    assert!(
+        sample(&text, "hookhost_delivery_queue_depth").is_some(),
+        "{text}"
+    );
     // The delivered attempt leaves the queue once it is recorded.
     let mut depth = None;
     for _ in 0..50 {

@@ -44,11 +44,9 @@ async fn serve(
     req: axum::extract::Request,
 ) -> Response {
     let response = run(state, id, path, req).await;
-    metrics::counter!(
-        crate::metrics::INBOUND_REQUESTS,
-        "class" => crate::metrics::status_class(response.status().as_u16())
-    )
-    .increment(1);
+    crate::metrics::hot()
+        .inbound(response.status().as_u16())
+        .increment(1);
     response
 }
 

@@ -242,11 +242,11 @@ impl DeliveryWorker {
             (false, Some(_)) => "http_error",
             (false, None) => "network_error",
         };
-        metrics::counter!(crate::metrics::OUTBOUND_ATTEMPTS, "result" => result).increment(1);
+        crate::metrics::hot().attempt(result).increment(1);
         tracing::debug!(result, status = ?code, latency_ms = attempt.latency_ms, error = ?attempt.error, "delivery attempt");
         if success {
             let lag = (Utc::now() - event.created_at).to_std().unwrap_or_default();
-            metrics::histogram!(crate::metrics::DELIVERY_LAG).record(lag.as_secs_f64());
+            crate::metrics::hot().delivery_lag.record(lag.as_secs_f64());
         }
         let gone = code == Some(410);
         d.attempts += 1;
