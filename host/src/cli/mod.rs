@@ -86,7 +86,7 @@ pub struct ServeArgs {
     /// Data directory (sled database, modules, compiled artifacts, admin token).
     #[arg(long, env = "HOOKHOST_DATA_DIR", default_value = config::DEFAULT_DATA_DIR)]
     pub data_dir: PathBuf,
-    /// Base of the webhook URLs handed out [default: http://<listen>].
+    /// Base of the webhook URLs handed out; defaults to `http://` and the listen address.
     #[arg(long, env = "HOOKHOST_PUBLIC_URL")]
     pub public_url: Option<String>,
     /// Linear memory limit of a handler, in MiB.
