@@ -128,13 +128,7 @@ impl Inbound {
             .record(invocation.duration.as_secs_f64());
         tracing::debug!(duration_ms = log.duration_ms, "handler ran");
         if !invocation.output.is_empty() || invocation.output_dropped > 0 {
-            tracing::info!(
-                webhook_id,
-                invocation_id,
-                dropped_bytes = invocation.output_dropped,
-                output = %invocation.output.trim_end(),
-                "guest output"
-            );
+            // Logged (the span carries the ids) and kept in the invocation log.
             let mut output = invocation.output.trim_end().to_string();
             if invocation.output_dropped > 0 {
                 output.push_str(&format!(
@@ -142,6 +136,7 @@ impl Inbound {
                     invocation.output_dropped
                 ));
             }
+            tracing::info!(dropped_bytes = invocation.output_dropped, output = %output, "guest output");
             log.output = Some(output);
         }
 
@@ -153,7 +148,7 @@ impl Inbound {
                 if commit.emissions.is_empty() && commit.events.is_empty() {
                     self.committer.commit_later(commit);
                 } else if let Err(e) = self.committer.commit_durable(commit).await {
-                    tracing::error!(webhook_id, invocation_id, error = %e, "commit failed");
+                    tracing::error!(error = %e, "commit failed");
                     return Served {
                         invocation_id: Some(invocation_id),
                         reply: Reply::Error {
@@ -180,7 +175,7 @@ impl Inbound {
             Outcome::Failed(f) => {
                 metrics::counter!(crate::metrics::SANDBOX_FAILURES, "kind" => f.kind.as_str())
                     .increment(1);
-                tracing::warn!(webhook_id, invocation_id, kind = f.kind.as_str(), error = %f.message, "invocation failed");
+                tracing::warn!(kind = f.kind.as_str(), error = %f.message, "invocation failed");
                 self.finish(log, f.kind.status(), f.kind.as_str(), f.message)
                     .await
             }

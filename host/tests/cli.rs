@@ -35,6 +35,30 @@ fn cli_json(srv: &Served, data_dir: &Path, args: &[&str]) -> Value {
     serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {stdout}"))
 }
 
+/// Uploads the `hostile` fixture (again, if need be) through the CLI and
+/// registers a webhook for it in `mode`; returns the webhook.
+fn hostile_webhook(srv: &Served, data_dir: &Path, mode: &str) -> Value {
+    let wasm = guests::component_path("hostile");
+    let upload = [
+        "module",
+        "upload",
+        wasm.to_str().unwrap(),
+        "--name",
+        "hostile",
+    ];
+    cli_json(srv, data_dir, &upload);
+    let payload = format!(r#"{{"mode":"{mode}"}}"#);
+    let create = [
+        "webhook",
+        "create",
+        "--module",
+        "hostile",
+        "--payload",
+        &payload,
+    ];
+    cli_json(srv, data_dir, &create)
+}
+
 #[test]
 fn serve_and_every_client_command() {
     hookhost::delivery::http::install_tls();
@@ -153,30 +177,7 @@ fn serve_and_every_client_command() {
     assert!(ok);
 
     // Guest output reaches the server log, tagged with the webhook, and bounded.
-    let wasm = guests::component_path("hostile");
-    cli_json(
-        &srv,
-        &data,
-        &[
-            "module",
-            "upload",
-            wasm.to_str().unwrap(),
-            "--name",
-            "hostile",
-        ],
-    );
-    let chatty = cli_json(
-        &srv,
-        &data,
-        &[
-            "webhook",
-            "create",
-            "--module",
-            "hostile",
-            "--payload",
-            r#"{"mode":"chatty"}"#,
-        ],
-    );
+    let chatty = hostile_webhook(&srv, &data, "chatty");
     let chatty_url = chatty["url"].as_str().unwrap().to_string();
     let status = rt.block_on(async {
         reqwest::Client::new()
@@ -466,30 +467,7 @@ fn json_log_lines_carry_the_invocation_span() {
     let data = dir.path().join("data");
     let log = dir.path().join("serve.log");
     let srv = serve_with(&data, &log, &["--log-format", "json"]);
-    let wasm = guests::component_path("hostile");
-    cli_json(
-        &srv,
-        &data,
-        &[
-            "module",
-            "upload",
-            wasm.to_str().unwrap(),
-            "--name",
-            "hostile",
-        ],
-    );
-    let hook = cli_json(
-        &srv,
-        &data,
-        &[
-            "webhook",
-            "create",
-            "--module",
-            "hostile",
-            "--payload",
-            r#"{"mode":"trap"}"#,
-        ],
-    );
+    let hook = hostile_webhook(&srv, &data, "trap");
     let rt = tokio::runtime::Runtime::new().unwrap();
     let invocation = rt.block_on(async {
         let resp = reqwest::Client::new()

@@ -237,12 +237,8 @@ impl DeliveryWorker {
 
         let code = attempt.status_code;
         let success = code.is_some_and(|c| (200..300).contains(&c));
-        let result = match (success, code) {
-            (true, _) => "success",
-            (false, Some(_)) => "http_error",
-            (false, None) => "network_error",
-        };
-        crate::metrics::hot().attempt(result).increment(1);
+        let (attempts, result) = crate::metrics::hot().attempt(code);
+        attempts.increment(1);
         tracing::debug!(result, status = ?code, latency_ms = attempt.latency_ms, error = ?attempt.error, "delivery attempt");
         if success {
             let lag = (Utc::now() - event.created_at).to_std().unwrap_or_default();

@@ -206,9 +206,10 @@ pub fn document_json() -> serde_json::Value {
     doc
 }
 
-/// `GET /v1/openapi.json` (no token: it holds no data).
+/// `GET /v1/openapi.json` (no token: it holds no data). Built once.
 pub(super) async fn document() -> Json<serde_json::Value> {
-    Json(document_json())
+    static DOC: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    Json(DOC.get_or_init(document_json).clone())
 }
 
 #[cfg(test)]
