@@ -114,6 +114,10 @@ static void buf_utf8_lossy(buf_t *b, const uint8_t *s, size_t n) {
   }
 }
 
+// Anyone who knows the URL can call echo: it may publish only under this
+// prefix, never events of any type to every subscriber.
+#define PUBLISH_PREFIX "echo."
+
 // The value of the first `publish=` parameter of `query`; false if none or empty.
 static bool publish_param(const handler_string_t *query, handler_string_t *out) {
   static const char key[] = "publish=";
@@ -156,7 +160,16 @@ bool exports_handler_handle(handler_request_t *req, handler_context_t *ctx,
   buf_utf8_lossy(&body, req->body.ptr, req->body.len);
 
   handler_string_t event_type;
-  if (publish_param(&req->query, &event_type)) {
+  bool publishing = publish_param(&req->query, &event_type);
+  if (publishing && !(event_type.len >= sizeof PUBLISH_PREFIX - 1 &&
+                      memcmp(event_type.ptr, PUBLISH_PREFIX, sizeof PUBLISH_PREFIX - 1) == 0)) {
+    static const char msg[] = "echo publishes only event types under `" PUBLISH_PREFIX "`";
+    handler_string_t m = {(uint8_t *)msg, sizeof msg - 1};
+    set_error(err, HOOKHOST_HANDLER_TYPES_HANDLER_ERROR_BAD_REQUEST, m);
+    ok = false;
+    publishing = false;
+  }
+  if (publishing) {
     buf_t data = {0};
     buf_puts(&data, "{");
     put_request_fields(&data, req, &body);

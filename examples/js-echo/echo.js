@@ -14,6 +14,10 @@ import { publish } from 'hookhost:handler/host@0.1.0';
 const decoder = new TextDecoder('utf-8'); // not fatal: invalid bytes become U+FFFD
 const encoder = new TextEncoder();
 
+// Anyone who knows the URL can call echo: it may publish only under this
+// prefix, never events of any type to every subscriber.
+const PUBLISH_PREFIX = 'echo.';
+
 /** The value of the first `publish=` parameter of `query`, or null. */
 function publishParam(query) {
   for (const pair of query.split('&')) {
@@ -34,6 +38,9 @@ export function handle(req, ctx) {
 
   const eventType = publishParam(req.query);
   if (eventType !== null) {
+    if (!eventType.startsWith(PUBLISH_PREFIX)) {
+      throw { tag: 'bad-request', val: `echo publishes only event types under \`${PUBLISH_PREFIX}\`` };
+    }
     const data = { method: req.method, path: req.path, body };
     try {
       publish(eventType, JSON.stringify(data));

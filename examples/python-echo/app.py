@@ -17,6 +17,11 @@ from wit_world.imports import host, types
 from componentize_py_types import Err
 
 
+# Anyone who knows the URL can call echo: it may publish only under this
+# prefix, never events of any type to every subscriber.
+PUBLISH_PREFIX = "echo."
+
+
 def publish_param(query: str):
     """The value of the first `publish=` parameter of `query`, or None."""
     for pair in query.split("&"):
@@ -37,6 +42,9 @@ class WitWorld(wit_world.WitWorld):
 
         event_type = publish_param(req.query)
         if event_type is not None:
+            if not event_type.startswith(PUBLISH_PREFIX):
+                raise Err(types.HandlerError_BadRequest(
+                    f"echo publishes only event types under `{PUBLISH_PREFIX}`"))
             data = {"method": req.method, "path": req.path, "body": body}
             try:
                 host.publish(event_type, to_json(data).decode())

@@ -24,6 +24,9 @@ pub const DEFAULT_MAX_RESPONSE_BODY: usize = 4 << 20;
 pub const DEFAULT_MAX_RECORDS: usize = 100;
 /// Size of one emission's or event's JSON data.
 pub const DEFAULT_MAX_RECORD_BYTES: usize = 256 << 10;
+/// Emissions plus published events of one invocation, in bytes (types and
+/// data together).
+pub const DEFAULT_MAX_RECORDS_TOTAL_BYTES: usize = 1 << 20;
 /// Guest stdout + stderr + `log` text kept per invocation; the rest is dropped.
 pub const DEFAULT_MAX_LOG_BYTES: usize = 16 << 10;
 /// Invocations running at once; each holds a pooled instance slot. Requests
@@ -41,6 +44,21 @@ pub const MAX_PAYLOAD_BYTES: usize = 64 << 10;
 pub const DEFAULT_PAGE: usize = 50;
 /// Upper bound of `limit` on list endpoints.
 pub const MAX_PAGE: usize = 1000;
+/// Time a client has to send a request's headers, and the longest an idle
+/// keep-alive connection is kept (hyper's header timer runs from the moment
+/// it waits for the next request).
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(20);
+/// Time a client has to send a webhook request's body once its headers
+/// arrived (408 after).
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
+/// Open client connections per listener; beyond it new connections wait in
+/// the kernel's backlog until one closes.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+/// Most request headers a client may send.
+pub const MAX_REQUEST_HEADERS: usize = 100;
+/// Finished records (events, emissions, deliveries with their attempts,
+/// invocations, idempotency keys) older than this are removed.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
 /// Epoch tick of the interruption clock; timeouts are precise to about this.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
@@ -79,6 +97,9 @@ pub struct DeliveryConfig {
     pub secret_grace: Duration,
     /// CIDRs deliveries may reach although they are private/loopback.
     pub allowlist: Vec<ipnet::IpNet>,
+    /// Explicit HTTP(S) proxy for deliveries (`--outbound-proxy`); the
+    /// environment's proxy variables are never used.
+    pub proxy: Option<String>,
 }
 
 impl Default for DeliveryConfig {
@@ -91,6 +112,7 @@ impl Default for DeliveryConfig {
             disable_after: DEFAULT_DISABLE_AFTER,
             secret_grace: DEFAULT_SECRET_GRACE,
             allowlist: Vec::new(),
+            proxy: None,
         }
     }
 }
@@ -137,6 +159,9 @@ pub struct SandboxLimits {
     pub max_records: usize,
     /// Maximum size of one emit's or publish's data, in bytes (trap above).
     pub max_record_bytes: usize,
+    /// Maximum bytes (types plus data) of all emits and publishes of one
+    /// invocation (trap above).
+    pub max_records_total_bytes: usize,
     /// Guest output (stdout, stderr, `log`) kept per invocation, in bytes.
     pub max_log_bytes: usize,
     /// Maximum concurrent invocations (503 above).
@@ -152,6 +177,7 @@ impl Default for SandboxLimits {
             max_response_body: DEFAULT_MAX_RESPONSE_BODY,
             max_records: DEFAULT_MAX_RECORDS,
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            max_records_total_bytes: DEFAULT_MAX_RECORDS_TOTAL_BYTES,
             max_log_bytes: DEFAULT_MAX_LOG_BYTES,
             max_concurrent: DEFAULT_MAX_CONCURRENT,
         }
@@ -163,6 +189,17 @@ impl Default for SandboxLimits {
 pub struct ServerConfig {
     /// Address to listen on.
     pub listen: SocketAddr,
+    /// Separate address for the admin plane (`/v1`, `/ui`, `/metrics`);
+    /// when set, `listen` serves only `/hooks/...` and `/healthz`.
+    pub admin_listen: Option<SocketAddr>,
+    /// Time to send request headers; also the idle keep-alive timeout.
+    pub header_timeout: Duration,
+    /// Time to send a webhook request's body.
+    pub body_timeout: Duration,
+    /// Open connections per listener.
+    pub max_connections: usize,
+    /// How long finished records are kept.
+    pub retention: Duration,
     /// Directory holding the sled database, modules and compiled artifacts.
     pub data_dir: PathBuf,
     /// Base of the webhook URLs handed out; defaults to `http://<listen>`.
@@ -186,6 +223,11 @@ impl ServerConfig {
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         Self {
             listen: DEFAULT_LISTEN.parse().expect("valid default address"),
+            admin_listen: None,
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            retention: DEFAULT_RETENTION,
             data_dir: data_dir.into(),
             public_url: None,
             admin_token: None,

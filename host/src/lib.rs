@@ -18,6 +18,7 @@ pub mod config;
 pub mod delivery;
 pub mod inbound;
 pub mod metrics;
+pub mod names;
 pub mod registry;
 pub mod runtime;
 pub mod server;

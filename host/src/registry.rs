@@ -93,7 +93,12 @@ pub struct Registry {
     /// Serializes admin changes so checks ("is this module in use?") and the
     /// writes that depend on them cannot interleave.
     changes: tokio::sync::Mutex<()>,
+    /// Uploads compiling at once (each takes a core for up to seconds).
+    compiling: tokio::sync::Semaphore,
 }
+
+/// Uploads compiled at once; further uploads wait their turn.
+const COMPILE_CONCURRENCY: usize = 2;
 
 impl Registry {
     /// Loads every module (from the compiled-artifact cache when possible)
@@ -145,6 +150,7 @@ impl Registry {
             modules: RwLock::new(modules),
             webhooks: RwLock::new(webhooks),
             changes: tokio::sync::Mutex::new(()),
+            compiling: tokio::sync::Semaphore::new(COMPILE_CONCURRENCY),
         })
     }
 
@@ -216,6 +222,11 @@ impl Registry {
             Some(h) => h,
             None => {
                 let (runtime, sha) = (self.runtime.clone(), sha256.clone());
+                let _turn = self
+                    .compiling
+                    .acquire()
+                    .await
+                    .map_err(|e| CompileError::Internal(e.to_string()))?;
                 let compiled = {
                     let bytes = bytes.clone();
                     tokio::task::spawn_blocking(move || runtime.compile(&bytes, &sha))
@@ -251,8 +262,7 @@ impl Registry {
             }),
         );
         if let Some(previous) = &previous {
-            self.store
-                .remove_module_bytes_if_unused(&previous.record.sha256)?;
+            self.forget_code_if_unused(&previous.record.sha256)?;
         }
         Ok((record, previous.is_none()))
     }
@@ -271,8 +281,16 @@ impl Registry {
         }
         self.store.delete_module(name).await?;
         write(&self.modules).remove(name);
-        self.store
-            .remove_module_bytes_if_unused(&module.record.sha256)?;
+        self.forget_code_if_unused(&module.record.sha256)?;
+        Ok(())
+    }
+
+    /// Removes the stored bytes and the compiled artifact of `sha256` when
+    /// no module uses that code any more.
+    fn forget_code_if_unused(&self, sha256: &str) -> Result<()> {
+        if self.store.remove_module_bytes_if_unused(sha256)? {
+            self.runtime.remove_artifact(sha256);
+        }
         Ok(())
     }
 

@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::oneshot;
+use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
 
 /// How often old invocation records are pruned.
@@ -51,14 +51,16 @@ pub enum TokenSource {
 pub struct RunningServer {
     /// The bound address (useful with port 0).
     pub addr: SocketAddr,
+    /// The admin listener's address, when the admin plane has its own.
+    pub admin_addr: Option<SocketAddr>,
     /// Base of webhook URLs.
     pub public_url: String,
     /// The admin token.
     pub admin_token: String,
     /// Where the token came from.
     pub token_source: TokenSource,
-    shutdown: Option<oneshot::Sender<()>>,
-    serving: JoinHandle<std::io::Result<()>>,
+    shutdown: Option<watch::Sender<bool>>,
+    serving: Vec<JoinHandle<()>>,
     committer: JoinHandle<()>,
     pruner: JoinHandle<()>,
     delivering: JoinHandle<()>,
@@ -71,7 +73,7 @@ impl RunningServer {
     /// queued and releases the data directory.
     pub async fn shutdown(mut self) -> std::io::Result<()> {
         if let Some(stop) = self.shutdown.take() {
-            let _ = stop.send(());
+            let _ = stop.send(true);
         }
         self.finish().await
     }
@@ -84,7 +86,9 @@ impl RunningServer {
     }
 
     async fn finish(self) -> std::io::Result<()> {
-        let served = self.serving.await.map_err(std::io::Error::other)?;
+        for serving in self.serving {
+            serving.await.map_err(std::io::Error::other)?;
+        }
         self.pruner.abort();
         let _ = self.pruner.await;
         // Attempts in flight are abandoned; their deliveries are still
@@ -96,18 +100,25 @@ impl RunningServer {
         // committer drains its queue and stops.
         let _ = self.committer.await;
         self.store.flush().await.map_err(std::io::Error::other)?;
-        served
+        Ok(())
     }
 }
 
 /// Opens the data directory, loads modules and webhooks, binds the socket
 /// and starts serving.
 pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
-    std::fs::create_dir_all(&config.data_dir)?;
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&config.data_dir)?;
+    }
     // Record from the start: counters before the first scrape count too.
     crate::metrics::handle();
     let (admin_token, token_source) = admin_token(&config)?;
     let store = Store::open(&config.data_dir)?;
+    crate::store::restrict_permissions(&config.data_dir)?;
     let runtime = Runtime::new(config.limits.clone(), config.data_dir.join("compiled"))
         .map_err(|e| StartError::Runtime(format!("{e:#}")))?;
     let registry = Arc::new(Registry::open(store.clone(), Arc::new(runtime)).await?);
@@ -119,6 +130,14 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
 
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
+    let admin_listener = match config.admin_listen {
+        Some(a) => Some(tokio::net::TcpListener::bind(a).await?),
+        None => None,
+    };
+    let admin_addr = admin_listener
+        .as_ref()
+        .map(|l| l.local_addr())
+        .transpose()?;
     let public_url = config
         .public_url
         .clone()
@@ -136,20 +155,39 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
         max_module_bytes: config.max_module_bytes,
         metrics_token: config.metrics_token.as_deref().map(Arc::from),
         ui_sessions: Default::default(),
+        body_timeout: config.body_timeout,
     };
-    let app = api::app(state);
-    let (shutdown, stop) = oneshot::channel::<()>();
-    let serving = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = stop.await;
-            })
-            .await
-    });
-    let pruner = tokio::spawn(prune_invocations(store.clone(), config.invocations_kept));
-    tracing::info!(%addr, %public_url, data_dir = %config.data_dir.display(), "hookhost listening");
+    let (shutdown, stop) = watch::channel(false);
+    let limits = ConnLimits {
+        header_timeout: config.header_timeout,
+        max_connections: config.max_connections,
+    };
+    let serving = match admin_listener {
+        None => vec![tokio::spawn(serve_http(
+            listener,
+            api::app(state),
+            limits,
+            stop,
+        ))],
+        Some(admin) => vec![
+            tokio::spawn(serve_http(
+                listener,
+                api::public_app(state.clone()),
+                limits,
+                stop.clone(),
+            )),
+            tokio::spawn(serve_http(admin, api::admin_app(state), limits, stop)),
+        ],
+    };
+    let pruner = tokio::spawn(prune(
+        store.clone(),
+        config.invocations_kept,
+        config.retention,
+    ));
+    tracing::info!(%addr, ?admin_addr, %public_url, data_dir = %config.data_dir.display(), "hookhost listening");
     Ok(RunningServer {
         addr,
+        admin_addr,
         public_url,
         admin_token,
         token_source,
@@ -163,14 +201,107 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
     })
 }
 
-async fn prune_invocations(store: Store, keep: usize) {
-    let mut tick = tokio::time::interval(PRUNE_EVERY);
+/// Limits of every client connection.
+#[derive(Debug, Clone, Copy)]
+struct ConnLimits {
+    header_timeout: Duration,
+    max_connections: usize,
+}
+
+/// Serves `app` on `listener` until `stop` turns true, then lets the
+/// requests in flight finish. Unlike a bare `axum::serve`, every
+/// connection has a header-read timeout (which is also the idle keep-alive
+/// timeout: hyper's header timer runs while it waits for the next request),
+/// a cap on request headers, and the listener holds at most
+/// `max_connections` at once (more wait in the kernel's backlog), so slow
+/// or idle clients cannot exhaust the server.
+async fn serve_http(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    limits: ConnLimits,
+    mut stop: watch::Receiver<bool>,
+) {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto;
+    use tower::ServiceExt;
+
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .max_headers(crate::config::MAX_REQUEST_HEADERS);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(limits.header_timeout)
+        .keep_alive_timeout(limits.header_timeout)
+        .max_concurrent_streams(256);
+    let builder = Arc::new(builder);
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let stopped = async move {
+        // The guard `wait_for` returns is dropped at once.
+        let _ = stop.wait_for(|s| *s).await.is_ok();
+    };
+    tokio::pin!(stopped);
+    loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+            _ = &mut stopped => break,
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // EMFILE and friends: back off instead of spinning.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut stopped => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service =
+            hyper_util::service::TowerToHyperService::new(app.clone().map_request(
+                |r: http::Request<hyper::body::Incoming>| r.map(axum::body::Body::new),
+            ));
+        let conn = builder
+            .serve_connection(TokioIo::new(stream), service)
+            .into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            let _ = conn.await;
+            drop(slot);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+}
+
+/// Prunes the invocation log per webhook and removes finished records
+/// older than the retention period, every [`PRUNE_EVERY`] (or sooner with
+/// a short retention).
+async fn prune(store: Store, keep: usize, retention: Duration) {
+    let every = PRUNE_EVERY.min((retention / 3).max(Duration::from_secs(1)));
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
         let store = store.clone();
-        match tokio::task::spawn_blocking(move || store.prune_all_invocations(keep)).await {
-            Ok(Ok(n)) if n > 0 => tracing::debug!(removed = n, "pruned invocation log"),
-            Ok(Err(e)) => tracing::warn!(error = %e, "pruning the invocation log failed"),
+        let cutoff = chrono::Utc::now()
+            - chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
+        let work = move || -> crate::store::StoreResult<(usize, usize)> {
+            let pruned = store.prune_all_invocations(keep)?;
+            let expired = store.remove_expired(cutoff)?;
+            Ok((pruned, expired))
+        };
+        match tokio::task::spawn_blocking(work).await {
+            Ok(Ok((pruned, expired))) if pruned + expired > 0 => {
+                tracing::debug!(pruned, expired, "pruned and expired old records")
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "removing old records failed"),
             _ => {}
         }
     }

@@ -380,7 +380,7 @@ fn run_executes_one_request_locally() {
             "-X",
             "put",
             "--path",
-            "/orders?publish=order.seen",
+            "/orders?publish=echo.seen",
             "-H",
             "X-Test: 1",
             "-d",
@@ -397,7 +397,7 @@ fn run_executes_one_request_locally() {
         body,
         serde_json::json!({"payload": {"tenant": "acme"}, "method": "PUT", "path": "/orders", "body": "hello"})
     );
-    assert_eq!(report["published"][0]["type"], "order.seen");
+    assert_eq!(report["published"][0]["type"], "echo.seen");
     assert_eq!(report["published"][0]["data"]["body"], "hello");
     assert!(
         report["component"]["prepared"]

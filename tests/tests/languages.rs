@@ -136,6 +136,14 @@ async fn echo_matches_rust(name: &str) {
         envelope["data"],
         json!({"method": "POST", "path": "/orders", "body": "order ü"})
     );
+    // Only types under `echo.`: whoever knows the URL must not be able to
+    // send signed events of any type to subscribers.
+    for url in [rust, other] {
+        let (status, _, body) =
+            call(&srv, "POST", &format!("{url}/x?publish=invoice.paid"), b"x").await;
+        assert_eq!(status, 400, "{url}: {body}");
+        assert_eq!(body["error"]["code"], "bad_request", "{body}");
+    }
     srv.stop().await;
 }
 

@@ -7,7 +7,9 @@
 //!   `body` is the request body as text (invalid UTF-8 replaced by U+FFFD).
 //! * With `publish=TYPE` in the query string (the first such parameter, taken
 //!   verbatim), it also publishes an outbound event of type `TYPE` with data
-//!   `{"method", "path", "body"}`.
+//!   `{"method", "path", "body"}`. Only types under `echo.` (`echo.seen`):
+//!   anyone who knows the URL can call it, and must not be able to inject
+//!   signed events of any other type into subscribers; others answer 400.
 //!
 //! Build: `cargo build --release --target wasm32-wasip2 -p echo`
 
@@ -21,6 +23,11 @@ impl Handler for Echo {
     fn handle(req: Request, ctx: Context) -> Result<Response, HandlerError> {
         let body = String::from_utf8_lossy(&req.body);
         if let Some(event_type) = publish_param(&req.query) {
+            if !event_type.starts_with(PUBLISH_PREFIX) {
+                return Err(HandlerError::BadRequest(format!(
+                    "echo publishes only event types under `{PUBLISH_PREFIX}`"
+                )));
+            }
             let data = json!({"method": req.method, "path": req.path, "body": body});
             host::publish(event_type, &data).map_err(HandlerError::Internal)?;
         }
@@ -35,6 +42,9 @@ impl Handler for Echo {
         )
     }
 }
+
+/// What every type echo publishes starts with.
+const PUBLISH_PREFIX: &str = "echo.";
 
 /// The value of the first `publish=` parameter of `query`, if not empty.
 fn publish_param(query: &str) -> Option<&str> {
@@ -88,6 +98,15 @@ mod tests {
             run.events[0].1,
             json!({"method": "POST", "path": "/x", "body": "yo"})
         );
+    }
+
+    #[test]
+    fn publishes_only_echo_types() {
+        let mut req = Request::new("POST", "/x");
+        req.query = "publish=invoice.paid".into();
+        let run = testing::run::<Echo>(req, Context::for_test(None));
+        assert!(matches!(run.result, Err(HandlerError::BadRequest(_))));
+        assert!(run.events.is_empty());
     }
 
     #[test]

@@ -82,6 +82,7 @@ impl From<CompileError> for ApiError {
             CompileError::CoreModule => "core_module",
             CompileError::Invalid(_) => "invalid_component",
             CompileError::WrongWorld(_) => "wrong_world",
+            CompileError::TooLarge(_) => "component_too_large",
             CompileError::Internal(_) => {
                 return Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string());
             }

@@ -68,24 +68,26 @@ async fn run(
     if declared.is_some_and(|n| n > limit) {
         return too_large(limit);
     }
-    let body = match axum::body::to_bytes(body, limit).await {
-        Ok(b) => b,
-        Err(_) => return too_large(limit),
-    };
+    let body =
+        match tokio::time::timeout(state.body_timeout, axum::body::to_bytes(body, limit)).await {
+            Ok(Ok(b)) => b,
+            Ok(Err(_)) => return too_large(limit),
+            Err(_) => {
+                let body = json!({ "error": {
+                    "code": "body_timeout",
+                    "message": format!(
+                        "the request body did not arrive within {} s",
+                        state.body_timeout.as_secs_f64()
+                    ),
+                }});
+                return (StatusCode::REQUEST_TIMEOUT, axum::Json(body)).into_response();
+            }
+        };
     let request = Request {
         method: parts.method.as_str().to_string(),
         path,
         query: parts.uri.query().unwrap_or("").to_string(),
-        headers: parts
-            .headers
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect(),
+        headers: guest_request_headers(&parts.headers),
         body: body.to_vec(),
     };
 
@@ -96,20 +98,19 @@ async fn run(
             *resp.status_mut() = StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_GATEWAY);
             let headers = resp.headers_mut();
             for (name, value) in r.headers {
-                // Framing is the host's job; the runtime validated the rest.
+                // The runtime validated names and values; what the host
+                // must own is dropped here.
                 let (Ok(name), Ok(value)) = (
                     HeaderName::from_bytes(name.as_bytes()),
                     HeaderValue::from_str(&value),
                 ) else {
                     continue;
                 };
-                if name != header::CONTENT_LENGTH
-                    && name != header::TRANSFER_ENCODING
-                    && name != header::CONNECTION
-                {
+                if guest_may_send(&name, &value) {
                     headers.append(name, value);
                 }
             }
+            sandbox_response(headers);
             resp
         }
         Reply::Error {
@@ -132,6 +133,68 @@ async fn run(
         response.headers_mut().insert(INVOCATION_HEADER, id);
     }
     response
+}
+
+/// What a handler's response is always served with, whatever it says:
+/// the page runs in a unique opaque origin with scripts, forms, plugins
+/// and navigation of other windows off (`sandbox`), so even an HTML page
+/// served from the dashboard's origin can neither read nor send anything
+/// with the dashboard's authority; and the browser may not guess a more
+/// dangerous type than the one declared. A handler's own
+/// `Content-Security-Policy` is kept: browsers enforce every policy, so it
+/// can only restrict further.
+pub const HANDLER_CSP: &str = "sandbox";
+
+fn sandbox_response(headers: &mut axum::http::HeaderMap) {
+    headers.append(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(HANDLER_CSP),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+}
+
+/// Whether a handler may send response header `name`: not the framing
+/// and per-connection (hop-by-hop) headers, which are the host's, and no
+/// cookie named like the dashboard's session (which it could otherwise set
+/// or shadow, on any path).
+fn guest_may_send(name: &HeaderName, value: &HeaderValue) -> bool {
+    let hop_by_hop = matches!(
+        name.as_str(),
+        "connection"
+            | "keep-alive"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "upgrade"
+            | "content-length"
+    ) || name.as_str().starts_with("proxy-");
+    if hop_by_hop {
+        return false;
+    }
+    if name == header::SET_COOKIE {
+        return !super::ui::names_session_cookie(value.as_bytes());
+    }
+    true
+}
+
+/// The request headers as the guest sees them: everything but the
+/// dashboard's session cookie (other cookies pass).
+fn guest_request_headers(headers: &axum::http::HeaderMap) -> Vec<(String, String)> {
+    let mut out = Vec::with_capacity(headers.len());
+    for (k, v) in headers {
+        let value = String::from_utf8_lossy(v.as_bytes());
+        if k == header::COOKIE {
+            if let Some(kept) = super::ui::without_session_cookie(&value) {
+                out.push((k.as_str().to_string(), kept));
+            }
+            continue;
+        }
+        out.push((k.as_str().to_string(), value.into_owned()));
+    }
+    out
 }
 
 fn too_large(limit: usize) -> Response {

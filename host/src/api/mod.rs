@@ -37,6 +37,8 @@ pub struct AppState {
     pub metrics_token: Option<Arc<str>>,
     /// Dashboard sessions.
     pub ui_sessions: Arc<ui::Sessions>,
+    /// Time a webhook caller has to send the request body.
+    pub body_timeout: std::time::Duration,
 }
 
 impl AppState {
@@ -46,13 +48,43 @@ impl AppState {
     }
 }
 
-/// The complete HTTP service.
+/// The complete HTTP service on one listener: webhooks, admin API,
+/// dashboard and operational endpoints.
 pub fn app(state: AppState) -> Router {
-    Router::new()
-        .nest("/v1", admin::router(state.clone()))
-        .merge(ingress::router())
-        .merge(ops::router())
-        .merge(ui::router())
+    finish(
+        Router::new()
+            .nest("/v1", admin::router(state.clone()))
+            .merge(ingress::router())
+            .merge(ops::router())
+            .merge(ui::router()),
+        state,
+    )
+}
+
+/// The public listener's service when the admin plane has its own
+/// (`--admin-listen`): webhook URLs and `/healthz` only.
+pub fn public_app(state: AppState) -> Router {
+    finish(
+        Router::new()
+            .merge(ingress::router())
+            .merge(ops::health_router()),
+        state,
+    )
+}
+
+/// The admin listener's service: everything but webhook URLs.
+pub fn admin_app(state: AppState) -> Router {
+    finish(
+        Router::new()
+            .nest("/v1", admin::router(state.clone()))
+            .merge(ops::router())
+            .merge(ui::router()),
+        state,
+    )
+}
+
+fn finish(router: Router<AppState>, state: AppState) -> Router {
+    router
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

@@ -12,9 +12,13 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
+    health_router().route("/metrics", get(metrics))
+}
+
+/// `/healthz` alone (the public listener's share when the admin plane has
+/// its own listener).
+pub(super) fn health_router() -> Router<AppState> {
+    Router::new().route("/healthz", get(healthz))
 }
 
 /// Prometheus text format. Gauges describing stored state are computed now.

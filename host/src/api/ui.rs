@@ -76,10 +76,7 @@ impl Sessions {
     /// Whether `headers` carry a live session cookie and, unless `method`
     /// is safe, its CSRF token.
     pub fn authorizes(&self, method: &Method, headers: &HeaderMap) -> bool {
-        let Some(id) = session_cookie(headers) else {
-            return false;
-        };
-        let Some(csrf) = self.csrf(&id) else {
+        let Some((_, csrf)) = self.live_id(headers) else {
             return false;
         };
         if method == Method::GET || method == Method::HEAD {
@@ -98,15 +95,90 @@ fn random_hex() -> String {
     hex::encode(bytes)
 }
 
-fn session_cookie(headers: &HeaderMap) -> Option<String> {
+/// The session ids in the request's cookies (a browser may send more than
+/// one cookie of that name, one per path); the first live one counts.
+fn session_cookies(headers: &HeaderMap) -> impl Iterator<Item = &str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == SESSION_COOKIE)
-        .map(|(_, v)| v.to_string())
+        .filter(|(k, _)| k.trim() == SESSION_COOKIE)
+        .map(|(_, v)| v.trim())
+}
+
+impl Sessions {
+    /// The id of the request's live session, if any.
+    fn live_id(&self, headers: &HeaderMap) -> Option<(String, String)> {
+        session_cookies(headers).find_map(|id| self.csrf(id).map(|csrf| (id.to_string(), csrf)))
+    }
+}
+
+/// Whether a `Set-Cookie` value sets a cookie named like the session
+/// cookie (whatever its path or domain): handlers may not send those.
+pub(super) fn names_session_cookie(set_cookie: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(set_cookie);
+    let name = text.split(';').next().unwrap_or("");
+    // Without `=`, browsers take the whole pair as a value of an empty name.
+    name.split_once('=')
+        .is_some_and(|(n, _)| n.trim().eq_ignore_ascii_case(SESSION_COOKIE))
+}
+
+/// A `Cookie` request header without the session cookie, or `None` when
+/// nothing else is left: what a handler sees.
+pub(super) fn without_session_cookie(cookie_header: &str) -> Option<String> {
+    let kept: Vec<&str> = cookie_header
+        .split(';')
+        .map(str::trim)
+        .filter(|kv| {
+            !kv.is_empty()
+                && kv
+                    .split_once('=')
+                    .is_none_or(|(k, _)| !k.trim().eq_ignore_ascii_case(SESSION_COOKIE))
+        })
+        .collect();
+    (!kept.is_empty()).then(|| kept.join("; "))
+}
+
+/// Paths the session cookie is scoped to: the dashboard and the API it
+/// calls, never `/hooks`, so a browser does not even send it to handlers.
+const COOKIE_PATHS: [&str; 2] = ["/ui", "/v1"];
+
+/// The `Set-Cookie` values that set (`Some(id)`) or clear (`None`) the
+/// session on every path it lives on. `Secure` when the dashboard is served
+/// over https (an https public URL, or a proxy saying so).
+fn session_set_cookies(id: Option<&str>, secure: bool) -> Vec<HeaderValue> {
+    let mut paths = COOKIE_PATHS.to_vec();
+    if id.is_none() {
+        // Earlier versions scoped the cookie to `/`.
+        paths.push("/");
+    }
+    paths
+        .into_iter()
+        .map(|path| {
+            let mut c = cookie::Cookie::build((SESSION_COOKIE, id.unwrap_or("")))
+                .http_only(true)
+                .same_site(cookie::SameSite::Strict)
+                .secure(secure)
+                .path(path)
+                .build();
+            match id {
+                Some(_) => {
+                    c.set_max_age(cookie::time::Duration::seconds(SESSION_TTL.as_secs() as i64))
+                }
+                None => c.set_max_age(cookie::time::Duration::ZERO),
+            }
+            HeaderValue::from_str(&c.to_string()).expect("cookie is ASCII")
+        })
+        .collect()
+}
+
+fn served_over_https(state: &AppState, headers: &HeaderMap) -> bool {
+    state.public_url.starts_with("https://")
+        || headers
+            .get("x-forwarded-proto")
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"))
 }
 
 pub(super) fn router() -> Router<AppState> {
@@ -135,6 +207,7 @@ fn asset(body: &'static str, content_type: &'static str) -> Response {
             (header::CACHE_CONTROL, "no-cache"),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
             (header::REFERRER_POLICY, "no-referrer"),
+            (header::X_FRAME_OPTIONS, "DENY"),
         ],
         body,
     )
@@ -157,6 +230,7 @@ struct LoginIn {
 /// Exchanges the admin token for a session cookie; answers the CSRF token.
 async fn login(
     State(state): State<AppState>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<LoginIn>,
 ) -> Result<Response, ApiError> {
     if !token_matches(&body.token, &state.admin_token) {
@@ -167,23 +241,19 @@ async fn login(
         ));
     }
     let (id, csrf) = state.ui_sessions.create();
-    let cookie = format!(
-        "{SESSION_COOKIE}={id}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
-        SESSION_TTL.as_secs()
-    );
     let mut resp = axum::Json(json!({ "csrf": csrf })).into_response();
-    resp.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_str(&cookie).expect("cookie is ASCII"),
-    );
+    for cookie in session_set_cookies(Some(&id), served_over_https(&state, &headers)) {
+        resp.headers_mut().append(header::SET_COOKIE, cookie);
+    }
     Ok(resp)
 }
 
 /// The session's CSRF token, or 401 when signed out.
 async fn session(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    session_cookie(&headers)
-        .and_then(|id| state.ui_sessions.csrf(&id))
-        .map(|csrf| axum::Json(json!({ "csrf": csrf })).into_response())
+    state
+        .ui_sessions
+        .live_id(&headers)
+        .map(|(_, csrf)| axum::Json(json!({ "csrf": csrf })).into_response())
         .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "signed out"))
 }
 
@@ -196,14 +266,13 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Res
             "no session, or a missing CSRF token",
         ));
     }
-    if let Some(id) = session_cookie(&headers) {
+    if let Some((id, _)) = state.ui_sessions.live_id(&headers) {
         state.ui_sessions.remove(&id);
     }
     let mut resp = StatusCode::NO_CONTENT.into_response();
-    resp.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_static("hookhost_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
-    );
+    for cookie in session_set_cookies(None, served_over_https(&state, &headers)) {
+        resp.headers_mut().append(header::SET_COOKIE, cookie);
+    }
     Ok(resp)
 }
 
@@ -236,7 +305,66 @@ mod tests {
             &Method::GET,
             &headers(Some("hookhost_session=forged"), None)
         ));
+        // A stale or forged cookie of the same name does not hide a live one.
+        let two = format!("{SESSION_COOKIE}=stale; {SESSION_COOKIE}={id}");
+        assert!(s.authorizes(&Method::GET, &headers(Some(&two), None)));
         s.remove(&id);
         assert!(!s.authorizes(&Method::GET, &headers(Some(&cookie), None)));
+    }
+
+    #[test]
+    fn session_cookie_never_reaches_or_comes_from_a_handler() {
+        for bad in [
+            "hookhost_session=evil; Path=/",
+            " hookhost_session =evil; Path=/ui",
+            "HOOKHOST_SESSION=evil",
+            "hookhost_session=",
+        ] {
+            assert!(names_session_cookie(bad.as_bytes()), "{bad}");
+        }
+        for fine in [
+            "theme=dark; Path=/",
+            "hookhost_sessionx=1",
+            "hookhost_session",
+        ] {
+            assert!(!names_session_cookie(fine.as_bytes()), "{fine}");
+        }
+        assert_eq!(
+            without_session_cookie("a=1; hookhost_session=secret; b=2").as_deref(),
+            Some("a=1; b=2")
+        );
+        assert_eq!(without_session_cookie("hookhost_session=secret"), None);
+        assert_eq!(without_session_cookie("x=1").as_deref(), Some("x=1"));
+    }
+
+    #[test]
+    fn session_cookies_are_scoped_to_the_dashboard_and_api() {
+        let set = session_set_cookies(Some("abc"), true);
+        let texts: Vec<&str> = set.iter().map(|v| v.to_str().unwrap()).collect();
+        assert_eq!(texts.len(), 2);
+        for t in &texts {
+            assert!(t.starts_with("hookhost_session=abc"), "{t}");
+            assert!(
+                t.contains("HttpOnly") && t.contains("SameSite=Strict"),
+                "{t}"
+            );
+            assert!(t.contains("Secure"), "{t}");
+            assert!(!t.contains("Path=/;") && !t.ends_with("Path=/"), "{t}");
+        }
+        assert!(texts.iter().any(|t| t.contains("Path=/ui")));
+        assert!(texts.iter().any(|t| t.contains("Path=/v1")));
+        let plain = session_set_cookies(Some("abc"), false);
+        assert!(
+            plain
+                .iter()
+                .all(|v| !v.to_str().unwrap().contains("Secure"))
+        );
+        let cleared = session_set_cookies(None, false);
+        assert_eq!(cleared.len(), 3);
+        assert!(
+            cleared
+                .iter()
+                .all(|v| v.to_str().unwrap().contains("Max-Age=0"))
+        );
     }
 }

@@ -36,7 +36,9 @@ pub struct ClientArgs {
         default_value = "http://127.0.0.1:8080"
     )]
     pub url: String,
-    /// Admin token. Defaults to the one stored in the data directory.
+    /// Admin token. Client commands send it (default: the one stored in
+    /// the data directory); `serve` requires it (default: the stored one,
+    /// else a new one is generated and stored).
     #[arg(
         long,
         global = true,
@@ -83,6 +85,11 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "HOOKHOST_LISTEN", default_value = config::DEFAULT_LISTEN)]
     pub listen: SocketAddr,
+    /// Serve the admin plane (`/v1`, `/ui`, `/metrics`) on this separate
+    /// address; `--listen` then answers only `/hooks/...` and `/healthz`.
+    /// Recommended in production (keep it on a private interface).
+    #[arg(long, env = "HOOKHOST_ADMIN_LISTEN")]
+    pub admin_listen: Option<SocketAddr>,
     /// Data directory (sled database, modules, compiled artifacts, admin token).
     #[arg(long, env = "HOOKHOST_DATA_DIR", default_value = config::DEFAULT_DATA_DIR)]
     pub data_dir: PathBuf,
@@ -107,6 +114,11 @@ pub struct ServeArgs {
     /// Largest data of one emit or publish, in bytes.
     #[arg(long, env = "HOOKHOST_MAX_RECORD_BYTES", default_value_t = config::DEFAULT_MAX_RECORD_BYTES)]
     pub max_record_bytes: usize,
+    /// Bytes of all emits and publishes of one invocation together (types
+    /// and data); a handler going beyond it traps and commits nothing.
+    /// Event and entity types are 1-256 characters of `A-Z a-z 0-9 . _ - : /`.
+    #[arg(long, env = "HOOKHOST_MAX_RECORDS_TOTAL_BYTES", default_value_t = config::DEFAULT_MAX_RECORDS_TOTAL_BYTES)]
+    pub max_records_total_bytes: usize,
     /// Guest output (stdout, stderr, log) kept per invocation, in bytes.
     #[arg(long, env = "HOOKHOST_MAX_LOG_BYTES", default_value_t = config::DEFAULT_MAX_LOG_BYTES)]
     pub max_log_bytes: usize,
@@ -140,6 +152,28 @@ pub struct ServeArgs {
     /// CIDRs deliveries may reach although private or loopback (e.g. `127.0.0.0/8,10.1.0.0/16`).
     #[arg(long, env = "HOOKHOST_OUTBOUND_ALLOWLIST", default_value = "")]
     pub outbound_allowlist: String,
+    /// Send deliveries through this HTTP(S) proxy (`http://host:port`).
+    /// Proxy environment variables (`HTTP_PROXY`, ...) are always ignored.
+    /// With a proxy, the address guard checks the proxy's address and the
+    /// endpoint's literal IP, but cannot see what a name resolves to at
+    /// the proxy: the proxy must enforce its own egress policy.
+    #[arg(long, env = "HOOKHOST_OUTBOUND_PROXY")]
+    pub outbound_proxy: Option<String>,
+    /// How long finished records are kept: events, emissions, deliveries
+    /// with their attempts, invocation logs and idempotency keys
+    /// (`30d`, `12h`, `5s`, ...). Pending deliveries are never removed.
+    #[arg(long, env = "HOOKHOST_RETENTION", default_value = "30d", value_parser = humantime::parse_duration)]
+    pub retention: Duration,
+    /// Time a client has to send a request's headers; also how long an
+    /// idle keep-alive connection stays open (`20s`, `1m`, ...).
+    #[arg(long, env = "HOOKHOST_HEADER_TIMEOUT", default_value = "20s", value_parser = humantime::parse_duration)]
+    pub header_timeout: Duration,
+    /// Time a client has to send a webhook request's body (408 after).
+    #[arg(long, env = "HOOKHOST_BODY_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub body_timeout: Duration,
+    /// Open client connections per listener; more wait until one closes.
+    #[arg(long, env = "HOOKHOST_MAX_CONNECTIONS", default_value_t = config::DEFAULT_MAX_CONNECTIONS)]
+    pub max_connections: usize,
     /// Bearer token required by `GET /metrics` [default: none, open].
     #[arg(long, env = "HOOKHOST_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
@@ -168,9 +202,21 @@ impl ServeArgs {
             disable_after: Duration::from_secs(self.disable_after_hours * 3600),
             secret_grace: Duration::from_secs(self.secret_grace_hours * 3600),
             allowlist: AddressGuard::parse_allowlist(&self.outbound_allowlist)?,
+            proxy: self.outbound_proxy.filter(|p| !p.is_empty()),
         };
+        if let Some(p) = &delivery.proxy {
+            crate::delivery::http::check_proxy(p)?;
+        }
+        if self.header_timeout.is_zero() || self.body_timeout.is_zero() {
+            return Err("--header-timeout and --body-timeout must be positive".into());
+        }
         Ok(ServerConfig {
             listen: self.listen,
+            admin_listen: self.admin_listen,
+            header_timeout: self.header_timeout,
+            body_timeout: self.body_timeout,
+            max_connections: self.max_connections.max(1),
+            retention: self.retention,
             data_dir: self.data_dir,
             public_url: self.public_url,
             admin_token,
@@ -181,6 +227,7 @@ impl ServeArgs {
                 max_response_body: self.max_response_bytes,
                 max_records: self.max_records,
                 max_record_bytes: self.max_record_bytes,
+                max_records_total_bytes: self.max_records_total_bytes,
                 max_log_bytes: self.max_log_bytes,
                 max_concurrent: self.max_concurrent,
             },

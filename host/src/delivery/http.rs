@@ -47,10 +47,17 @@ pub fn install_tls() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-/// Builds the delivery client.
-pub fn client(guard: &AddressGuard, timeout: Duration) -> reqwest::Client {
+/// Builds the delivery client. It never reads the proxy variables of the
+/// environment (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, ...): through a
+/// proxy the guard would see only the proxy. Egress through a proxy is the
+/// explicit `proxy` (`--outbound-proxy`), checked by [`check_proxy`].
+pub fn client(guard: &AddressGuard, timeout: Duration, proxy: Option<&str>) -> reqwest::Client {
     install_tls();
-    reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder().no_proxy();
+    if let Some(p) = proxy {
+        builder = builder.proxy(reqwest::Proxy::all(p).expect("the proxy URL was checked"));
+    }
+    builder
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(10)))
         .redirect(reqwest::redirect::Policy::none())
@@ -93,4 +100,31 @@ pub async fn check_url(guard: &AddressGuard, url: &str) -> Result<reqwest::Url, 
         ));
     }
     Ok(parsed)
+}
+
+/// Checks an `--outbound-proxy` URL: `http://` or `https://` with a host.
+pub fn check_proxy(url: &str) -> Result<(), String> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("invalid proxy URL {url:?}: {e}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(format!(
+            "the outbound proxy must be http(s)://host:port, not {url:?}"
+        ));
+    }
+    reqwest::Proxy::all(url).map_err(|e| format!("invalid proxy URL {url:?}: {e}"))?;
+    Ok(())
+}
+
+/// Why `url` may not be sent to now, when its host is a literal IP the
+/// guard refuses (names are checked by the resolver at connect time). Run
+/// before every attempt: the allowlist may have changed since the endpoint
+/// was created.
+pub fn refused_literal(guard: &AddressGuard, url: &str) -> Option<String> {
+    let parsed = reqwest::Url::parse(url).ok()?;
+    let ip: IpAddr = parsed.host_str()?.trim_matches(['[', ']']).parse().ok()?;
+    (!guard.permits(ip)).then(|| {
+        format!(
+            "{ip} is a loopback/private/special-purpose address deliveries may not reach \
+             (allow it with --outbound-allowlist)"
+        )
+    })
 }

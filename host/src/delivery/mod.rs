@@ -102,6 +102,15 @@ pub struct Outbound {
     /// Every endpoint as last read, for fan-out and sending; replaced after
     /// each endpoint change.
     cache: std::sync::RwLock<EndpointCache>,
+    /// Deliveries being attempted or requeued right now, and the manual
+    /// retries asked for meanwhile.
+    claims: std::sync::Mutex<Claims>,
+}
+
+#[derive(Default)]
+struct Claims {
+    in_flight: std::collections::HashSet<String>,
+    retry_requested: std::collections::HashSet<String>,
 }
 
 #[derive(Default)]
@@ -121,6 +130,7 @@ impl Outbound {
             wake: Arc::new(Notify::new()),
             endpoint_lock: tokio::sync::Mutex::new(()),
             cache: Default::default(),
+            claims: Default::default(),
         }
     }
 
@@ -305,11 +315,7 @@ impl Outbound {
         data: Box<RawValue>,
         idempotency_key: Option<String>,
     ) -> Result<Accepted> {
-        if event_type.trim().is_empty() || event_type.len() > 256 {
-            return Err(OutboundError::Invalid(
-                "type must be 1-256 characters".into(),
-            ));
-        }
+        crate::names::check_type("type", &event_type).map_err(OutboundError::Invalid)?;
         let event = EventRecord {
             id: ids::new("evt").0,
             event_type,
@@ -370,8 +376,55 @@ impl Outbound {
             .collect())
     }
 
+    /// Claims delivery `id` for an attempt or a requeue; `false` when
+    /// something else holds it.
+    pub(crate) fn claim(&self, id: &str) -> bool {
+        self.claims().in_flight.insert(id.to_string())
+    }
+
+    /// Whether delivery `id` is claimed.
+    pub(crate) fn is_claimed(&self, id: &str) -> bool {
+        self.claims().in_flight.contains(id)
+    }
+
+    /// Releases the claim on delivery `id`; `true` when a manual retry was
+    /// asked for while it was held (the caller then performs it).
+    pub(crate) fn release(&self, id: &str) -> bool {
+        let mut claims = self.claims();
+        claims.in_flight.remove(id);
+        claims.retry_requested.remove(id)
+    }
+
+    fn claims(&self) -> std::sync::MutexGuard<'_, Claims> {
+        self.claims.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Queues delivery `id` again, now, whatever its state.
+    ///
+    /// While an attempt of it is in flight, the retry is remembered and
+    /// carried out as soon as that attempt is recorded (so it is neither
+    /// lost nor a second queue entry beside the attempt's own schedule);
+    /// the record answered is the delivery as it stands.
     pub async fn retry(&self, id: &str) -> Result<DeliveryRecord> {
+        {
+            let mut claims = self.claims();
+            if claims.in_flight.contains(id) {
+                claims.retry_requested.insert(id.to_string());
+                drop(claims);
+                return self
+                    .store
+                    .get_delivery(id)?
+                    .ok_or_else(|| OutboundError::NotFound(format!("no delivery {id:?}")));
+            }
+            claims.in_flight.insert(id.to_string());
+        }
+        let result = self.requeue_now(id).await;
+        self.release(id);
+        result
+    }
+
+    /// Moves delivery `id` to the front of the queue (the caller holds its claim).
+    async fn requeue_now(&self, id: &str) -> Result<DeliveryRecord> {
         let mut d = self
             .store
             .get_delivery(id)?

@@ -8,7 +8,9 @@
 use super::Outbound;
 use crate::config::{ATTEMPT_BODY_BYTES, MAX_RETRY_AFTER};
 use crate::signing;
-use crate::store::{AttemptRecord, DeliveryRecord, DeliveryStatus, EventRecord, Store};
+use crate::store::{
+    AttemptRecord, DeliveryRecord, DeliveryStatus, DueDelivery, EventRecord, Store,
+};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -20,8 +22,12 @@ use tracing::Instrument;
 
 /// Longest sleep when nothing is due (new work wakes the worker at once).
 const IDLE_POLL: Duration = Duration::from_secs(1);
-/// Due deliveries examined per pass.
-const SCAN: usize = 512;
+/// Due deliveries examined per pass from the head of the queue (the
+/// earliest due go first)...
+const SCAN_HEAD: usize = 512;
+/// ...and from where the previous pass stopped, so that entries behind a
+/// long backlog of one busy endpoint are reached within a few passes.
+const SCAN_ROTATING: usize = 2048;
 
 /// The body every endpoint receives.
 #[derive(Serialize)]
@@ -37,7 +43,8 @@ struct Envelope<'a> {
 pub struct DeliveryWorker {
     outbound: Arc<Outbound>,
     client: reqwest::Client,
-    in_flight: Mutex<HashSet<String>>,
+    /// Queue position where the next rotating scan starts.
+    cursor: Mutex<Option<Vec<u8>>>,
     global: Arc<Semaphore>,
     per_endpoint: Mutex<HashMap<String, Arc<Semaphore>>>,
     attempts: Mutex<tokio::task::JoinSet<()>>,
@@ -48,10 +55,10 @@ impl DeliveryWorker {
     pub fn new(outbound: Arc<Outbound>) -> Arc<Self> {
         let config = outbound.config();
         Arc::new(Self {
-            client: super::http::client(outbound.guard(), config.timeout),
+            client: super::http::client(outbound.guard(), config.timeout, config.proxy.as_deref()),
             global: Arc::new(Semaphore::new(config.concurrency)),
             outbound,
-            in_flight: Mutex::new(HashSet::new()),
+            cursor: Mutex::new(None),
             per_endpoint: Mutex::new(HashMap::new()),
             attempts: Mutex::new(tokio::task::JoinSet::new()),
         })
@@ -97,36 +104,72 @@ impl DeliveryWorker {
         Ok(())
     }
 
+    /// Starts attempts of due deliveries while slots are free. An endpoint
+    /// at its concurrency limit is skipped for the rest of the pass without
+    /// reading its deliveries, and the scan covers the head of the queue
+    /// plus a window that moves on from pass to pass: one slow endpoint's
+    /// backlog, however long, never holds up the others.
     async fn dispatch_due(self: Arc<Self>) -> Result<(), super::OutboundError> {
-        for (due_key, id) in self.store().due_deliveries(Utc::now(), SCAN)? {
+        let now = Utc::now();
+        let mut busy: HashSet<String> = HashSet::new();
+        let head = self.store().due_deliveries(now, None, SCAN_HEAD)?;
+        if !self.dispatch(head, &mut busy)? {
+            return Ok(());
+        }
+        let from = lock(&self.cursor).clone();
+        let window = self
+            .store()
+            .due_deliveries(now, from.as_deref(), SCAN_ROTATING)?;
+        // Next pass: on from here, or from the start once the end was reached.
+        *lock(&self.cursor) = if window.len() < SCAN_ROTATING {
+            None
+        } else {
+            window.last().map(|d| d.key.clone())
+        };
+        self.dispatch(window, &mut busy)?;
+        Ok(())
+    }
+
+    /// Starts what it can of `due`; `false` once every global slot is taken.
+    fn dispatch(
+        self: &Arc<Self>,
+        due: Vec<DueDelivery>,
+        busy: &mut HashSet<String>,
+    ) -> Result<bool, super::OutboundError> {
+        for entry in due {
             if self.global.available_permits() == 0 {
-                break;
+                return Ok(false);
             }
-            if lock(&self.in_flight).contains(&id) {
+            if entry.endpoint_id.as_ref().is_some_and(|e| busy.contains(e))
+                || self.outbound.is_claimed(&entry.id)
+            {
                 continue;
             }
-            let Some(delivery) = self.store().get_delivery(&id)? else {
-                self.store().drop_due(&due_key)?;
+            let Some(delivery) = self.store().get_delivery(&entry.id)? else {
+                self.store().drop_due(&entry.key)?;
                 continue;
             };
             let Some(endpoint_permit) = self.endpoint_slot(&delivery.endpoint_id) else {
+                busy.insert(delivery.endpoint_id.clone());
                 continue;
             };
-            let global_permit = match self.global.clone().try_acquire_owned() {
-                Ok(p) => p,
-                Err(_) => break,
+            let Ok(global_permit) = self.global.clone().try_acquire_owned() else {
+                return Ok(false);
             };
-            lock(&self.in_flight).insert(id.clone());
+            if !self.outbound.claim(&entry.id) {
+                continue;
+            }
             let worker = self.clone();
             let mut attempts = lock(&self.attempts);
             while attempts.try_join_next().is_some() {}
             let span = tracing::info_span!(
                 "delivery_attempt",
-                delivery_id = %id,
+                delivery_id = %entry.id,
                 endpoint_id = %delivery.endpoint_id,
                 event_id = %delivery.event_id,
                 attempt = delivery.attempts + 1,
             );
+            let (id, due_key) = (entry.id, entry.key);
             attempts.spawn(async move {
                 if let Err(e) = worker
                     .attempt(&due_key, delivery, Some(endpoint_permit))
@@ -136,11 +179,21 @@ impl DeliveryWorker {
                     tracing::error!(delivery = %id, error = %e, "recording a delivery attempt failed");
                 }
                 drop(global_permit);
-                lock(&worker.in_flight).remove(&id);
+                worker.finish_claim(&id).await;
                 worker.outbound.wake();
             });
         }
-        Ok(())
+        Ok(true)
+    }
+
+    /// Releases the claim on delivery `id` and carries out a manual retry
+    /// asked for while it was held.
+    async fn finish_claim(&self, id: &str) {
+        if self.outbound.release(id)
+            && let Err(e) = self.outbound.retry(id).await
+        {
+            tracing::error!(delivery = %id, error = %e, "a manual retry asked for during an attempt failed");
+        }
     }
 
     fn endpoint_slot(&self, endpoint_id: &str) -> Option<OwnedSemaphorePermit> {
@@ -214,7 +267,12 @@ impl DeliveryWorker {
             error: None,
         };
         let mut retry_after = None;
-        match req.send().await {
+        let refused = super::http::refused_literal(self.outbound.guard(), &endpoint.url);
+        let sent = match refused {
+            Some(why) => Err(why),
+            None => req.send().await.map_err(|e| describe(&e)),
+        };
+        match sent {
             Ok(mut resp) => {
                 attempt.latency_ms = started.elapsed().as_secs_f64() * 1000.0;
                 let status = resp.status().as_u16();
@@ -230,7 +288,7 @@ impl DeliveryWorker {
             }
             Err(e) => {
                 attempt.latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-                attempt.error = Some(describe(&e));
+                attempt.error = Some(e);
             }
         }
         drop(endpoint_slot);
@@ -301,7 +359,7 @@ impl DeliveryWorker {
         };
         let delivery = super::new_delivery(&event, &endpoint);
         // Claimed before it is queued, so the loop does not send it too.
-        lock(&self.in_flight).insert(delivery.id.clone());
+        self.outbound.claim(&delivery.id);
         let result = async {
             self.store()
                 .accept_event(&event, std::slice::from_ref(&delivery), None)
@@ -315,7 +373,7 @@ impl DeliveryWorker {
             Ok((stored, attempt))
         }
         .await;
-        lock(&self.in_flight).remove(&delivery.id);
+        self.finish_claim(&delivery.id).await;
         result
     }
 }

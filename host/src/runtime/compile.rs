@@ -37,6 +37,10 @@ pub enum CompileError {
          Build it against the WIT in `wit/` (world `handler`)"
     )]
     WrongWorld(String),
+    /// A component that would create more memories, tables or instances
+    /// per call than a sandbox allows.
+    #[error("component exceeds the sandbox's limits: {0}")]
+    TooLarge(String),
     /// The host failed (disk full, ...), not the upload.
     #[error("internal error while compiling: {0}")]
     Internal(String),
@@ -48,6 +52,7 @@ impl Runtime {
     /// call from a blocking thread.
     pub fn compile(&self, bytes: &[u8], sha256: &str) -> Result<CompiledHandler, CompileError> {
         check_header(bytes)?;
+        check_shape(bytes)?;
         let started = Instant::now();
         let component = Component::new(&self.engine, bytes)
             .map_err(|e| CompileError::Invalid(format!("{e:#}")))?;
@@ -113,7 +118,18 @@ impl Runtime {
         })
     }
 
-    fn artifact_path(&self, sha256: &str) -> PathBuf {
+    /// Deletes the cached artifact of `sha256` (its module is gone).
+    pub fn remove_artifact(&self, sha256: &str) {
+        match std::fs::remove_file(self.artifact_path(sha256)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                tracing::warn!(sha256, error = %e, "could not remove a compiled artifact")
+            }
+            _ => {}
+        }
+    }
+
+    /// Where the compiled artifact of `sha256` is cached.
+    pub fn artifact_path(&self, sha256: &str) -> PathBuf {
         self.cache_dir
             .join(format!("{sha256}-{}.cwasm", self.compat_key))
     }
@@ -133,6 +149,62 @@ fn check_header(bytes: &[u8]) -> Result<(), CompileError> {
         layer => Err(CompileError::Invalid(format!(
             "unknown WebAssembly layer {layer}"
         ))),
+    }
+}
+
+/// What a component creates when instantiated, counted from its binary.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct Shape {
+    /// Core module instantiations.
+    pub core_instances: usize,
+    /// Linear memories defined by its core modules.
+    pub memories: usize,
+    /// Tables defined by its core modules.
+    pub tables: usize,
+}
+
+/// Counts what `bytes` would create per instantiation (every nested
+/// module and component included). Malformed bytes count as nothing here:
+/// the compiler reports them precisely.
+pub(super) fn shape(bytes: &[u8]) -> Shape {
+    use wasmparser::{Instance, Payload};
+    let mut shape = Shape::default();
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        let Ok(payload) = payload else { break };
+        match payload {
+            Payload::MemorySection(r) => shape.memories += r.count() as usize,
+            Payload::TableSection(r) => shape.tables += r.count() as usize,
+            Payload::InstanceSection(r) => {
+                shape.core_instances += r
+                    .into_iter()
+                    .filter(|i| matches!(i, Ok(Instance::Instantiate { .. })))
+                    .count();
+            }
+            _ => {}
+        }
+    }
+    shape
+}
+
+/// Refuses components that declare more memories, tables or core instances
+/// than one sandbox may create ([`super::sandbox`] enforces the same caps
+/// at run time, whatever the binary declares).
+fn check_shape(bytes: &[u8]) -> Result<(), CompileError> {
+    use super::sandbox::{MAX_CORE_INSTANCES, MAX_MEMORIES, MAX_TABLES};
+    let s = shape(bytes);
+    let over = [
+        ("core instances", s.core_instances, MAX_CORE_INSTANCES),
+        ("memories", s.memories, MAX_MEMORIES),
+        ("tables", s.tables, MAX_TABLES),
+    ]
+    .into_iter()
+    .filter(|(_, n, max)| n > max)
+    .map(|(what, n, max)| format!("{n} {what} (at most {max})"))
+    .collect::<Vec<_>>();
+    if over.is_empty() {
+        Ok(())
+    } else {
+        Err(CompileError::TooLarge(over.join(", ")))
     }
 }
 

@@ -13,7 +13,13 @@ impl host::Host for Sandbox {
         entity_type: String,
         data: String,
     ) -> wasmtime::Result<Result<(), String>> {
-        self.record(data, |data| GuestRecord::Emission { entity_type, data })
+        if let Err(e) = crate::names::check_type("entity type", &entity_type) {
+            return Ok(Err(e));
+        }
+        self.record(entity_type.len(), data, |data| GuestRecord::Emission {
+            entity_type,
+            data,
+        })
     }
 
     async fn publish(
@@ -21,10 +27,13 @@ impl host::Host for Sandbox {
         event_type: String,
         data: String,
     ) -> wasmtime::Result<Result<(), String>> {
-        if event_type.is_empty() {
-            return Ok(Err("event type must not be empty".into()));
+        if let Err(e) = crate::names::check_type("event type", &event_type) {
+            return Ok(Err(e));
         }
-        self.record(data, |data| GuestRecord::Event { event_type, data })
+        self.record(event_type.len(), data, |data| GuestRecord::Event {
+            event_type,
+            data,
+        })
     }
 
     async fn log(&mut self, level: types::LogLevel, message: String) -> wasmtime::Result<()> {
@@ -46,6 +55,7 @@ impl Sandbox {
     /// error to handle; exceeding a limit traps, so a flood cannot go on.
     fn record(
         &mut self,
+        type_len: usize,
         data: String,
         make: impl FnOnce(Box<RawValue>) -> GuestRecord,
     ) -> wasmtime::Result<Result<(), String>> {
@@ -64,10 +74,19 @@ impl Sandbox {
             ))
             .into());
         }
+        let total = self.record_bytes + type_len + data.len();
+        if total > self.max_records_total_bytes {
+            return Err(LimitExceeded::Records(format!(
+                "emits/publishes of {total} bytes in one invocation exceed the limit of {} bytes",
+                self.max_records_total_bytes
+            ))
+            .into());
+        }
         let raw = match RawValue::from_string(data) {
             Ok(raw) => raw,
             Err(e) => return Ok(Err(format!("data is not valid JSON: {e}"))),
         };
+        self.record_bytes = total;
         self.records.push(make(raw));
         Ok(Ok(()))
     }

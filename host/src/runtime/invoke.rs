@@ -7,6 +7,11 @@ use serde_json::value::RawValue;
 use std::time::{Duration, Instant};
 use wasmtime::{PoolConcurrencyLimitError, Store, Trap, UpdateDeadline};
 
+/// Most headers a handler response may carry.
+pub const MAX_RESPONSE_HEADERS: usize = 100;
+/// Most bytes (names plus values) of a handler response's headers.
+pub const MAX_RESPONSE_HEADER_BYTES: usize = 64 << 10;
+
 /// Slack given to the backstop timer beyond the epoch-based limit.
 const BACKSTOP_SLACK: Duration = Duration::from_millis(500);
 
@@ -176,15 +181,33 @@ impl Runtime {
             kind: FailureKind::InvalidResponse,
             message,
         };
-        if !(100..=999).contains(&resp.status) {
-            return Err(invalid(format!("invalid status code {}", resp.status)));
+        // 1xx (101 Switching Protocols included) would hand the connection
+        // to the guest or confuse the client; 6xx-9xx are not HTTP.
+        if !(200..=599).contains(&resp.status) {
+            return Err(invalid(format!(
+                "invalid status code {}: handlers answer 200-599",
+                resp.status
+            )));
         }
+        if resp.headers.len() > MAX_RESPONSE_HEADERS {
+            return Err(invalid(format!(
+                "{} response headers exceed the limit of {MAX_RESPONSE_HEADERS}",
+                resp.headers.len()
+            )));
+        }
+        let mut header_bytes = 0;
         for (name, value) in &resp.headers {
+            header_bytes += name.len() + value.len();
             if http::HeaderName::from_bytes(name.as_bytes()).is_err()
                 || http::HeaderValue::from_str(value).is_err()
             {
                 return Err(invalid(format!("invalid response header {name:?}")));
             }
+        }
+        if header_bytes > MAX_RESPONSE_HEADER_BYTES {
+            return Err(invalid(format!(
+                "response headers of {header_bytes} bytes exceed the limit of {MAX_RESPONSE_HEADER_BYTES} bytes"
+            )));
         }
         Ok(())
     }

@@ -34,6 +34,9 @@ pub struct Sandbox {
     pub(super) records: Vec<GuestRecord>,
     pub(super) max_records: usize,
     pub(super) max_record_bytes: usize,
+    pub(super) max_records_total_bytes: usize,
+    /// Bytes recorded so far (types plus data).
+    pub(super) record_bytes: usize,
 }
 
 impl Sandbox {
@@ -45,16 +48,22 @@ impl Sandbox {
             .stdout(output.clone())
             .stderr(output.clone())
             .build();
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(MAX_RESOURCES);
         Self {
             wasi,
-            table: ResourceTable::new(),
+            table,
             limiter: Limiter {
                 memory_bytes: limits.memory_bytes,
+                memory_used: 0,
+                table_elements_used: 0,
             },
             output,
             records: Vec::new(),
             max_records: limits.max_records,
             max_record_bytes: limits.max_record_bytes,
+            max_records_total_bytes: limits.max_records_total_bytes,
+            record_bytes: 0,
         }
     }
 }
@@ -68,25 +77,43 @@ impl WasiView for Sandbox {
     }
 }
 
-/// Memory and table limits that trap with [`LimitExceeded`] instead of
+/// Memory and table limits of one invocation, over all its memories and
+/// tables together (a component with many memories gets no more than one
+/// with a single memory). They trap with [`LimitExceeded`] instead of
 /// failing the growth silently: guests rarely handle allocation failure,
 /// and a trap is reported precisely.
 pub(super) struct Limiter {
     memory_bytes: usize,
+    /// Bytes of every linear memory of the invocation.
+    memory_used: usize,
+    /// Elements of every table of the invocation.
+    table_elements_used: usize,
 }
 
-const MAX_TABLE_ELEMENTS: usize = 100_000;
+/// Table elements one invocation may hold over all its tables.
+pub const MAX_TABLE_ELEMENTS: usize = 100_000;
+/// Core instances one invocation may create (a Python component needs 14).
+pub const MAX_CORE_INSTANCES: usize = 16;
+/// Linear memories one invocation may create.
+pub const MAX_MEMORIES: usize = 4;
+/// Tables one invocation may create.
+pub const MAX_TABLES: usize = 16;
+/// Entries of an invocation's WASI resource table (streams, pollables,
+/// ...): a guest creating handles in a loop fails instead of growing it.
+pub const MAX_RESOURCES: usize = 10_000;
 
 impl wasmtime::ResourceLimiter for Limiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.memory_bytes {
+        let total = self.memory_used.saturating_sub(current) + desired;
+        if total > self.memory_bytes {
             return Err(LimitExceeded::Memory(self.memory_bytes).into());
         }
+        self.memory_used = total;
         Ok(true)
     }
 
@@ -96,14 +123,65 @@ impl wasmtime::ResourceLimiter for Limiter {
 
     fn table_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > MAX_TABLE_ELEMENTS {
+        let total = self.table_elements_used.saturating_sub(current) + desired;
+        if total > MAX_TABLE_ELEMENTS {
             return Err(LimitExceeded::Memory(self.memory_bytes).into());
         }
+        self.table_elements_used = total;
         Ok(true)
+    }
+
+    fn instances(&self) -> usize {
+        MAX_CORE_INSTANCES
+    }
+
+    fn memories(&self) -> usize {
+        MAX_MEMORIES
+    }
+
+    fn tables(&self) -> usize {
+        MAX_TABLES
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasmtime::ResourceLimiter;
+
+    #[test]
+    fn the_memory_limit_holds_over_all_memories_together() {
+        let mut l = Limiter {
+            memory_bytes: 64 << 20,
+            memory_used: 0,
+            table_elements_used: 0,
+        };
+        // Three memories of 20 MiB each fit; a fourth of 20 MiB does not,
+        // although each alone is far below the limit.
+        for _ in 0..3 {
+            assert!(l.memory_growing(0, 20 << 20, None).unwrap());
+        }
+        assert!(l.memory_growing(0, 20 << 20, None).is_err());
+        // Growing one of them counts only the difference.
+        assert!(l.memory_growing(20 << 20, 24 << 20, None).unwrap());
+        assert!(l.memory_growing(24 << 20, 25 << 20, None).is_err());
+    }
+
+    #[test]
+    fn the_table_limit_holds_over_all_tables_together() {
+        let mut l = Limiter {
+            memory_bytes: 1 << 20,
+            memory_used: 0,
+            table_elements_used: 0,
+        };
+        assert!(l.table_growing(0, 60_000, None).unwrap());
+        assert!(l.table_growing(0, 60_000, None).is_err());
+        assert_eq!(l.memories(), MAX_MEMORIES);
+        assert_eq!(l.instances(), MAX_CORE_INSTANCES);
     }
 }
 

@@ -24,14 +24,15 @@ pub(super) enum Write {
     Accept {
         event_key: Vec<u8>,
         event: Vec<u8>,
-        /// (delivery key, delivery, due key) per delivery.
-        deliveries: Vec<(Vec<u8>, Vec<u8>, Vec<u8>)>,
+        /// (delivery key, delivery, due key, endpoint id) per delivery.
+        deliveries: Vec<(Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>)>,
         idempotency: Option<Idempotency>,
     },
     /// A delivery's new state, its attempt, and its move in the queue.
     Attempt {
         old_due: Vec<u8>,
-        new_due: Option<Vec<u8>>,
+        /// The new queue key and its value (the endpoint id).
+        new_due: Option<(Vec<u8>, Vec<u8>)>,
         delivery_key: Vec<u8>,
         delivery: Vec<u8>,
         attempt: Option<(Vec<u8>, Vec<u8>)>,
@@ -117,6 +118,8 @@ impl Store {
         // Which accepts found their idempotency key taken, per run of the
         // transaction body.
         let skipped: RefCell<Vec<Option<String>>> = RefCell::default();
+        // Net change of the queue's length, per run of the transaction body.
+        let queued = std::cell::Cell::new(0i64);
         let result = (
             &self.events,
             &self.deliveries,
@@ -127,6 +130,12 @@ impl Store {
             .transaction(|(ev, dl, due, idk, at)| {
                 let mut skipped = skipped.borrow_mut();
                 skipped.clear();
+                queued.set(0);
+                let count = |previous: Option<sled::IVec>, delta: i64| {
+                    if previous.is_none() == (delta > 0) {
+                        queued.set(queued.get() + delta);
+                    }
+                };
                 for q in batch {
                     match &q.write {
                         Write::Accept {
@@ -148,9 +157,9 @@ impl Store {
                                 idk.insert(&idem.key[..], &idem.entry[..])?;
                             }
                             ev.insert(&event_key[..], &event[..])?;
-                            for (k, v, d) in deliveries {
+                            for (k, v, d, ep) in deliveries {
                                 dl.insert(&k[..], &v[..])?;
-                                due.insert(&d[..], &[][..])?;
+                                count(due.insert(&d[..], &ep[..])?, 1);
                             }
                             skipped.push(None);
                         }
@@ -161,9 +170,9 @@ impl Store {
                             delivery,
                             attempt,
                         } => {
-                            due.remove(&old_due[..])?;
-                            if let Some(k) = new_due {
-                                due.insert(&k[..], &[][..])?;
+                            count(due.remove(&old_due[..])?, -1);
+                            if let Some((k, ep)) = new_due {
+                                count(due.insert(&k[..], &ep[..])?, 1);
                             }
                             dl.insert(&delivery_key[..], &delivery[..])?;
                             if let Some((k, v)) = attempt {
@@ -176,7 +185,10 @@ impl Store {
                 Ok::<_, ConflictableTransactionError<()>>(())
             });
         match result {
-            Ok(()) => skipped.into_inner().into_iter().map(Ok).collect(),
+            Ok(()) => {
+                self.note_queued(queued.get());
+                skipped.into_inner().into_iter().map(Ok).collect()
+            }
             Err(e) => {
                 let e = StoreError::Db(format!("{e:?}"));
                 batch.iter().map(|_| Err(e.clone())).collect()
@@ -274,16 +286,25 @@ mod tests {
         d.attempts = 1;
         d.next_attempt_at = Some(later);
         store.record_attempt(&old_due, &d, None).await.unwrap();
-        let due = store.due_deliveries(later, 10).unwrap();
-        assert_eq!(
-            due,
-            vec![(crate::store::due_key(later, &d.id), d.id.clone())]
+        let due = store.due_deliveries(later, None, 10).unwrap();
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].key, crate::store::due_key(later, &d.id));
+        assert_eq!(due[0].id, d.id);
+        assert_eq!(due[0].endpoint_id.as_deref(), Some(d.endpoint_id.as_str()));
+        assert_eq!(store.queue_depth(), 1);
+        // A scan after the entry's own position finds nothing more.
+        assert!(
+            store
+                .due_deliveries(later, Some(&due[0].key), 10)
+                .unwrap()
+                .is_empty()
         );
 
         d.status = DeliveryStatus::Success;
         d.next_attempt_at = None;
-        store.record_attempt(&due[0].0, &d, None).await.unwrap();
-        assert!(store.due_deliveries(later, 10).unwrap().is_empty());
+        store.record_attempt(&due[0].key, &d, None).await.unwrap();
+        assert!(store.due_deliveries(later, None, 10).unwrap().is_empty());
+        assert_eq!(store.queue_depth(), 0);
         let stored = store.get_delivery(&d.id).unwrap().unwrap();
         assert_eq!(stored.status, DeliveryStatus::Success);
     }

@@ -101,13 +101,27 @@ fn attempt_write(
     Write::Attempt {
         old_due: old_due.to_vec(),
         new_due: match (delivery.status, delivery.next_attempt_at) {
-            (DeliveryStatus::Pending, Some(at)) => Some(due_key(at, &delivery.id)),
+            (DeliveryStatus::Pending, Some(at)) => Some((
+                due_key(at, &delivery.id),
+                delivery.endpoint_id.as_bytes().to_vec(),
+            )),
             _ => None,
         },
         delivery_key: delivery_key(&delivery.id).to_vec(),
         delivery: encode(delivery),
         attempt: attempt.map(|a| (attempt_key(&a.delivery_id, a.attempt), encode(a))),
     }
+}
+
+/// A queue entry that is due.
+#[derive(Debug, Clone)]
+pub struct DueDelivery {
+    /// Its position in the queue (opaque; pass back to the store).
+    pub key: Vec<u8>,
+    /// The delivery.
+    pub id: String,
+    /// Its endpoint, when the entry records it.
+    pub endpoint_id: Option<String>,
 }
 
 /// Filters of [`Store::list_deliveries`].
@@ -143,6 +157,7 @@ impl Store {
                         delivery_key(&d.id).to_vec(),
                         encode(d),
                         due_key(d.created_at, &d.id),
+                        d.endpoint_id.as_bytes().to_vec(),
                     )
                 })
                 .collect(),
@@ -201,27 +216,55 @@ impl Store {
         Ok(Page { data, next_cursor })
     }
 
-    /// Ids of deliveries due at or before `now`, earliest first (at most `limit`).
+    /// Deliveries due at or before `now`, earliest first, strictly after
+    /// the queue position `after` when given (at most `limit`).
     pub fn due_deliveries(
         &self,
         now: DateTime<Utc>,
+        after: Option<&[u8]>,
         limit: usize,
-    ) -> StoreResult<Vec<(Vec<u8>, String)>> {
-        let end = ((now.timestamp_millis().max(0) as u64) + 1).to_be_bytes();
-        self.due
-            .range(..end.to_vec())
-            .take(limit)
+    ) -> StoreResult<Vec<DueDelivery>> {
+        let end = ((now.timestamp_millis().max(0) as u64) + 1)
+            .to_be_bytes()
+            .to_vec();
+        let iter = match after {
+            Some(a) => {
+                let mut start = a.to_vec();
+                start.push(0);
+                if start >= end {
+                    return Ok(Vec::new());
+                }
+                self.due.range(start..end)
+            }
+            None => self.due.range(..end),
+        };
+        iter.take(limit)
             .map(|r| {
-                let (k, _) = r?;
-                Ok((k.to_vec(), ids::from_key(DELIVERY_PREFIX, &k[8..])))
+                let (k, v) = r?;
+                Ok(DueDelivery {
+                    id: ids::from_key(DELIVERY_PREFIX, &k[8..]),
+                    // Entries written before the endpoint was kept here
+                    // have an empty value.
+                    endpoint_id: (!v.is_empty()).then(|| String::from_utf8_lossy(&v).into_owned()),
+                    key: k.to_vec(),
+                })
             })
             .collect()
     }
 
-    /// Deliveries queued for an attempt (now or later). Walks the queue's
-    /// keys: meant for metrics scrapes, not hot paths.
+    /// Deliveries queued for an attempt (now or later): a counter kept with
+    /// every queue change, so reading it costs nothing.
     pub fn queue_depth(&self) -> usize {
-        self.due.len()
+        self.queued
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .max(0) as usize
+    }
+
+    pub(super) fn note_queued(&self, delta: i64) {
+        if delta != 0 {
+            self.queued
+                .fetch_add(delta, std::sync::atomic::Ordering::Relaxed);
+        }
     }
 
     /// When the earliest queued delivery is due.
@@ -263,7 +306,9 @@ impl Store {
 
     /// Removes a stale queue entry.
     pub fn drop_due(&self, key: &[u8]) -> StoreResult<()> {
-        self.due.remove(key)?;
+        if self.due.remove(key)?.is_some() {
+            self.note_queued(-1);
+        }
         Ok(())
     }
 
@@ -288,17 +333,30 @@ impl Store {
         let event_key = ids::key(EVENT_PREFIX, event_id).unwrap_or_default();
         let rows: Vec<_> = deliveries
             .iter()
-            .map(|d| (delivery_key(&d.id), encode(d), due_key(d.created_at, &d.id)))
+            .map(|d| {
+                (
+                    delivery_key(&d.id),
+                    encode(d),
+                    due_key(d.created_at, &d.id),
+                    d.endpoint_id.as_bytes(),
+                )
+            })
             .collect();
+        let added = std::cell::Cell::new(0i64);
         (&self.fanout, &self.deliveries, &self.due)
             .transaction(|(fo, dl, due)| {
+                added.set(0);
                 fo.remove(&event_key[..])?;
-                for (k, v, d) in &rows {
+                for (k, v, d, ep) in &rows {
                     dl.insert(&k[..], &v[..])?;
-                    due.insert(&d[..], &[][..])?;
+                    if due.insert(&d[..], *ep)?.is_none() {
+                        added.set(added.get() + 1);
+                    }
                 }
                 Ok::<_, ConflictableTransactionError<()>>(())
             })
-            .map_err(|e| StoreError::Db(format!("{e:?}")))
+            .map_err(|e| StoreError::Db(format!("{e:?}")))?;
+        self.note_queued(added.get());
+        Ok(())
     }
 }

@@ -9,12 +9,13 @@ mod endpoints;
 mod events;
 mod invocations;
 mod modules;
+mod retention;
 mod webhooks;
 
 pub use batch::IDEMPOTENCY_WINDOW;
 pub use commit::{Committer, InvocationCommit};
 pub(crate) use deliveries::due_key;
-pub use deliveries::{AttemptRecord, DeliveryFilter, DeliveryRecord, DeliveryStatus};
+pub use deliveries::{AttemptRecord, DeliveryFilter, DeliveryRecord, DeliveryStatus, DueDelivery};
 pub use emissions::EmissionRecord;
 pub use endpoints::{EndpointRecord, RetiredSecret};
 pub use events::{EventRecord, EventSource};
@@ -96,6 +97,8 @@ pub struct Store {
     idempotency: sled::Tree,
     /// Events published by handlers, awaiting fan-out into deliveries.
     fanout: sled::Tree,
+    /// Entries of `due` (the queue depth), kept with every change.
+    queued: Arc<std::sync::atomic::AtomicI64>,
     dir: PathBuf,
 }
 
@@ -109,6 +112,8 @@ impl Store {
             .cache_capacity(128 << 20)
             .flush_every_ms(Some(500))
             .open()?;
+        // Counted once at start: only pending deliveries are queued.
+        let due = db.open_tree("due")?;
         Ok(Self {
             modules: db.open_tree("modules")?,
             webhooks: db.open_tree("webhooks")?,
@@ -118,9 +123,10 @@ impl Store {
             endpoints: db.open_tree("endpoints")?,
             deliveries: db.open_tree("deliveries")?,
             attempts: db.open_tree("attempts")?,
-            due: db.open_tree("due")?,
             idempotency: db.open_tree("idempotency")?,
             fanout: db.open_tree("fanout")?,
+            queued: Arc::new(std::sync::atomic::AtomicI64::new(due.len() as i64)),
+            due,
             durability: Arc::default(),
             batcher: Arc::default(),
             db,
@@ -214,12 +220,35 @@ pub(crate) fn write_file_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()
     let dir = path.parent().expect("data files live in a directory");
     let tmp = tempfile_path(path);
     {
-        let mut f = std::fs::File::create(&tmp)?;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
     }
     std::fs::rename(&tmp, path)?;
     std::fs::File::open(dir)?.sync_all()?;
+    Ok(())
+}
+
+/// Makes the data directory (and every directory in it) `0700` and every
+/// file in it `0600`: it holds endpoint secrets, webhook payloads and the
+/// admin token.
+pub fn restrict_permissions(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            restrict_permissions(&entry.path())?;
+        } else if kind.is_file() {
+            std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
     Ok(())
 }
 

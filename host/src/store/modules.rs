@@ -36,15 +36,16 @@ impl Store {
         Ok(())
     }
 
-    /// Removes the component file with this hash unless a module still uses it.
-    pub fn remove_module_bytes_if_unused(&self, sha256: &str) -> StoreResult<()> {
-        if self.list_modules()?.iter().all(|m| m.sha256 != sha256) {
-            match std::fs::remove_file(self.module_path(sha256)) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
-                _ => {}
-            }
+    /// Removes the component file with this hash unless a module still uses
+    /// it; `true` when no module uses it (any more).
+    pub fn remove_module_bytes_if_unused(&self, sha256: &str) -> StoreResult<bool> {
+        if self.list_modules()?.iter().any(|m| m.sha256 == sha256) {
+            return Ok(false);
         }
-        Ok(())
+        match std::fs::remove_file(self.module_path(sha256)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(true),
+        }
     }
 
     /// Inserts or replaces a module record, durably.
