@@ -17,10 +17,6 @@ async fn main() -> ExitCode {
     hookhost::delivery::http::install_tls();
     match cli.command {
         Command::Serve(args) => {
-            // Everything the server creates (sled's files included) is
-            // readable by its owner only: secrets and payloads live there.
-            // SAFETY: umask only sets the process's file-creation mask.
-            unsafe { libc::umask(0o077) };
             let filter =
                 EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
             // Logs on stderr; stdout carries only the start-up banner.

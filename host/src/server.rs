@@ -117,10 +117,16 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
     // Record from the start: counters before the first scrape count too.
     crate::metrics::handle();
     let (admin_token, token_source) = admin_token(&config)?;
+    // Private from the start: files created later (sled's blobs and
+    // snapshots, uploads, artifacts) get 0600 too. Process-wide, like the
+    // data directory's contents it protects.
+    // SAFETY: umask only sets the process's file-creation mask.
+    unsafe { libc::umask(0o077) };
     let store = Store::open(&config.data_dir)?;
-    crate::store::restrict_permissions(&config.data_dir)?;
     let runtime = Runtime::new(config.limits.clone(), config.data_dir.join("compiled"))
         .map_err(|e| StartError::Runtime(format!("{e:#}")))?;
+    // Whatever an earlier version or a copy left readable.
+    crate::store::restrict_permissions(&config.data_dir)?;
     let registry = Arc::new(Registry::open(store.clone(), Arc::new(runtime)).await?);
     let (committer, committer_task) = Committer::spawn(store.clone());
     let outbound = Arc::new(Outbound::new(store.clone(), config.delivery.clone()));

@@ -7,7 +7,7 @@ mod guests;
 
 mod common;
 
-use common::{Served, receiver, serve, serve_with};
+use common::{Served, receiver, serve, serve_with, wait_for_log, wait_until};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
@@ -141,8 +141,19 @@ fn serve_and_every_client_command() {
             .status()
     });
     assert_eq!(status, 200);
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    let invocations = cli_json(&srv, &data, &["webhook", "invocations", &id]);
+    // The invocation log is written in the background.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let invocations = loop {
+        let invocations = cli_json(&srv, &data, &["webhook", "invocations", &id]);
+        if !invocations["data"][0].is_null() {
+            break invocations;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no invocation logged: {invocations}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
     assert_eq!(invocations["data"][0]["status"], 200);
     let (ok, out, _) = cli(&srv, &data, &["webhook", "invocations", &id]);
     assert!(ok && out.contains("ok"), "{out}");
@@ -188,12 +199,8 @@ fn serve_and_every_client_command() {
             .status()
     });
     assert_eq!(status, 200);
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    let text = std::fs::read_to_string(&log).unwrap();
-    let line = text
-        .lines()
-        .find(|l| l.contains("guest output"))
-        .unwrap_or_else(|| panic!("no guest output in log:\n{text}"));
+    let text = wait_for_log(&log, |l| l.contains("guest output"));
+    let line = text.lines().find(|l| l.contains("guest output")).unwrap();
     assert!(line.contains(chatty["id"].as_str().unwrap()), "{line}");
     assert!(line.contains("line 0 of a very chatty handler"), "{line}");
     assert!(line.contains("dropped_bytes="), "{line}");
@@ -345,8 +352,9 @@ fn outbound_client_commands() {
     let (ok, out, _) = cli(&srv, &data, &["endpoint", "delete", &id]);
     assert!(ok && out.contains("deleted"), "{out}");
     // The first delivery, its retry and the test send arrived.
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    assert!(received.load(std::sync::atomic::Ordering::SeqCst) >= 3);
+    wait_until("3 requests at the receiver", || {
+        received.load(std::sync::atomic::Ordering::SeqCst) >= 3
+    });
 }
 
 /// `hookhost run` with a private cache directory; returns (exit code, stdout, stderr).
@@ -481,8 +489,7 @@ fn json_log_lines_carry_the_invocation_span() {
             .unwrap()
             .to_string()
     });
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    let text = std::fs::read_to_string(&log).unwrap();
+    let text = wait_for_log(&log, |l| l.contains("invocation failed"));
     let lines: Vec<Value> = text
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))

@@ -171,7 +171,8 @@ fn guest_may_send(name: &HeaderName, value: &HeaderValue) -> bool {
             | "upgrade"
             | "content-length"
     ) || name.as_str().starts_with("proxy-");
-    if hop_by_hop {
+    // `Clear-Site-Data` would sign the operator out of the dashboard.
+    if hop_by_hop || name.as_str() == "clear-site-data" {
         return false;
     }
     if name == header::SET_COOKIE {

@@ -2,8 +2,9 @@
 //! cookie session for the browser.
 //!
 //! Signing in exchanges the admin token for a session: a random id in an
-//! `HttpOnly; SameSite=Strict` cookie, kept in memory (a restart signs
-//! everyone out) for 12 hours. The dashboard then calls the same `/v1` API
+//! `HttpOnly; SameSite=Strict` cookie (`Secure` over https) scoped to
+//! `/ui` and `/v1` only, so browsers never send it to webhook URLs, kept in
+//! memory (a restart signs everyone out) for 12 hours. The dashboard then calls the same `/v1` API
 //! as every other client; the token middleware accepts the session cookie in
 //! place of the bearer token, and for every request that changes something
 //! also requires the session's CSRF token in `X-CSRF-Token` (double submit:

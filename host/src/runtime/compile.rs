@@ -118,13 +118,23 @@ impl Runtime {
         })
     }
 
-    /// Deletes the cached artifact of `sha256` (its module is gone).
+    /// Deletes the cached artifacts of `sha256` (its module is gone),
+    /// those compiled by other engine versions included.
     pub fn remove_artifact(&self, sha256: &str) {
-        match std::fs::remove_file(self.artifact_path(sha256)) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                tracing::warn!(sha256, error = %e, "could not remove a compiled artifact")
+        let prefix = format!("{sha256}-");
+        let Ok(entries) = std::fs::read_dir(&self.cache_dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with(&prefix)
+                && name.ends_with(".cwasm")
+                && let Err(e) = std::fs::remove_file(entry.path())
+                && e.kind() != std::io::ErrorKind::NotFound
+            {
+                tracing::warn!(sha256, error = %e, "could not remove a compiled artifact");
             }
-            _ => {}
         }
     }
 

@@ -25,6 +25,16 @@ pub fn serve(data_dir: &Path, log: &Path) -> Served {
 
 /// [`serve`] with extra `serve` flags.
 pub fn serve_with(data_dir: &Path, log: &Path, extra: &[&str]) -> Served {
+    serve_with_env(data_dir, log, extra, &[])
+}
+
+/// [`serve_with`] with extra environment variables for the server.
+pub fn serve_with_env(
+    data_dir: &Path,
+    log: &Path,
+    extra: &[&str],
+    envs: &[(&str, &str)],
+) -> Served {
     let mut child = Command::new(env!("CARGO_BIN_EXE_hookhost"))
         .args([
             "serve",
@@ -39,6 +49,7 @@ pub fn serve_with(data_dir: &Path, log: &Path, extra: &[&str]) -> Served {
         .env_remove("HOOKHOST_ADMIN_TOKEN")
         .env("RUST_LOG", "info")
         .env("NO_COLOR", "1")
+        .envs(envs.iter().copied())
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(log).unwrap())
         .spawn()
@@ -54,6 +65,36 @@ pub fn serve_with(data_dir: &Path, log: &Path, extra: &[&str]) -> Served {
         }
     };
     Served { child, url, banner }
+}
+
+/// The complete lines of the server log `log` once one of them satisfies
+/// `found` (the server writes it in the background). Polls until then;
+/// panics with the log after 10 s.
+pub fn wait_for_log(log: &Path, found: impl Fn(&str) -> bool) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        // A line still being written is not looked at.
+        let complete = &text[..text.rfind('\n').map_or(0, |i| i + 1)];
+        if complete.lines().any(&found) {
+            return complete.to_string();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the expected line never appeared in {}:\n{text}",
+            log.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Waits until `cond` holds, polling every 20 ms; panics with `what` after 10 s.
+pub fn wait_until(what: &str, cond: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !cond() {
+        assert!(std::time::Instant::now() < deadline, "timed out: {what}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
 
 /// A minimal HTTP receiver on loopback answering 200 to everything; returns

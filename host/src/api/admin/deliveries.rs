@@ -30,8 +30,10 @@ pub(crate) struct ListQuery {
     /// Only deliveries in this state.
     status: Option<DeliveryStatus>,
     /// Cursor: the `next_cursor` of the previous page (a `dlv_...` id).
+    #[param(pattern = "^dlv_[0-9a-f]{32}$")]
     before: Option<String>,
     /// Page size, 1–1000 (default 50).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<usize>,
 }
 

@@ -14,7 +14,10 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::net::Ipv6Addr;
 use utoipa::ToSchema;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, SchemaType, Type};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -26,15 +29,218 @@ pub(super) fn router() -> Router<AppState> {
         .route("/endpoints/{id}/test", post(test))
 }
 
+/// The form of an endpoint URL: `http(s)://`, optional user info, a host
+/// name (labels of letters, digits and `_` joined by single `-`, the last
+/// starting with a letter, an optional final `.`), a dotted IPv4 address or
+/// a bracketed IPv6 address, an optional port (0–65535), and a path, query
+/// or fragment of printable ASCII. [`url_has_form`] checks the same by
+/// hand, and every URL of this form parses (WHATWG rules, as the delivery
+/// layer parses it). Whether the address may be reached (private ranges,
+/// `--outbound-allowlist`) is not part of the form.
+pub(crate) const URL_PATTERN: &str = concat!(
+    "^https?://",
+    r"([A-Za-z0-9._~!$&'()*+,;=:%-]*@)?",
+    "(",
+    r"([A-Za-z0-9_]+(-[A-Za-z0-9_]+)*\.)*[A-Za-z][A-Za-z0-9_]*(-[A-Za-z0-9_]+)*\.?",
+    r"|((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])",
+    r"|\[(",
+    r"([0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}",
+    r"|([0-9A-Fa-f]{1,4}:){1,7}:",
+    r"|([0-9A-Fa-f]{1,4}:){1,6}:[0-9A-Fa-f]{1,4}",
+    r"|([0-9A-Fa-f]{1,4}:){1,5}(:[0-9A-Fa-f]{1,4}){1,2}",
+    r"|([0-9A-Fa-f]{1,4}:){1,4}(:[0-9A-Fa-f]{1,4}){1,3}",
+    r"|([0-9A-Fa-f]{1,4}:){1,3}(:[0-9A-Fa-f]{1,4}){1,4}",
+    r"|([0-9A-Fa-f]{1,4}:){1,2}(:[0-9A-Fa-f]{1,4}){1,5}",
+    r"|[0-9A-Fa-f]{1,4}:(:[0-9A-Fa-f]{1,4}){1,6}",
+    r"|:((:[0-9A-Fa-f]{1,4}){1,7}|:)",
+    r")\]",
+    ")",
+    r"(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0))?",
+    r"([/?#][!-~]*)?$",
+);
+
+/// An event pattern as the server accepts it
+/// ([`crate::delivery::matching::validate_patterns`]): `*`, `prefix.*`, or
+/// an exact type (anything without `*`).
+pub(crate) const EVENT_PATTERN: &str = r"^(\*|[^*]+|[^*]*\.\*)$";
+
+fn string_or_null(nullable: bool, base: Type) -> SchemaType {
+    if nullable {
+        SchemaType::from_iter([base, Type::Null])
+    } else {
+        base.into()
+    }
+}
+
+fn url_property(nullable: bool, description: &str) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(string_or_null(nullable, Type::String))
+        .pattern(Some(URL_PATTERN))
+        .description(Some(description))
+        .build()
+        .into()
+}
+
+fn url_schema() -> RefOr<Schema> {
+    url_property(
+        false,
+        "`http(s)://` URL deliveries are POSTed to: ASCII, the host a name \
+         (letters, digits, `_` and single `-`, the last label starting with a \
+         letter), an IPv4 address or a bracketed IPv6 address. Other URLs, and \
+         private, loopback or link-local addresses (unless `--outbound-allowlist` \
+         permits them) are refused with `endpoint_not_allowed`.",
+    )
+}
+
+fn url_patch_schema() -> RefOr<Schema> {
+    url_property(true, "New URL (the same rules as at creation).")
+}
+
+fn events_property(nullable: bool, description: &str) -> RefOr<Schema> {
+    let item = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .pattern(Some(EVENT_PATTERN));
+    ArrayBuilder::new()
+        .schema_type(string_or_null(nullable, Type::Array))
+        .items(item)
+        .min_items(Some(1))
+        .description(Some(description))
+        .build()
+        .into()
+}
+
+fn events_schema() -> RefOr<Schema> {
+    events_property(
+        false,
+        "Event types: exact (`post.created`), prefix (`post.*`) or `*`. \
+         (Event types are 1–256 letters, digits and `. _ - : /`: other exact \
+         patterns never match.)",
+    )
+}
+
+fn events_patch_schema() -> RefOr<Schema> {
+    events_property(true, "New event list (the same rules as at creation).")
+}
+
+/// Whether `url` matches [`URL_PATTERN`], checked by hand (hookhost has no
+/// regular-expression engine).
+fn url_has_form(url: &str) -> bool {
+    let Some(rest) = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let (authority, tail) = rest.split_at(rest.find(['/', '?', '#']).unwrap_or(rest.len()));
+    if !tail.bytes().all(|b| b.is_ascii_graphic()) {
+        return false;
+    }
+    let host_port = match authority.split_once('@') {
+        Some((user_info, host_port)) => {
+            let ok = user_info
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._~!$&'()*+,;=:%-".contains(&b));
+            if !ok {
+                return false;
+            }
+            host_port
+        }
+        None => authority,
+    };
+    let (host_ok, port) = match host_port.strip_prefix('[') {
+        Some(bracketed) => match bracketed.split_once(']') {
+            // The pattern's IPv6 forms are those of `Ipv6Addr` without an
+            // embedded IPv4 address.
+            Some((ip, port)) => (!ip.contains('.') && ip.parse::<Ipv6Addr>().is_ok(), port),
+            None => return false,
+        },
+        None => {
+            let (host, port) = host_port.split_at(host_port.find(':').unwrap_or(host_port.len()));
+            (is_ipv4(host) || is_host_name(host), port)
+        }
+    };
+    host_ok && (port.is_empty() || port.strip_prefix(':').is_some_and(is_port))
+}
+
+/// Four decimal numbers 0–255 without leading zeros, joined by `.`.
+fn is_ipv4(host: &str) -> bool {
+    let parts: Vec<&str> = host.split('.').collect();
+    parts.len() == 4 && parts.iter().all(|p| is_decimal(p, 255))
+}
+
+/// A decimal number without leading zeros, at most `max`.
+fn is_decimal(s: &str, max: u32) -> bool {
+    !s.is_empty()
+        && s.len() <= 5
+        && s.bytes().all(|b| b.is_ascii_digit())
+        && (s.len() == 1 || !s.starts_with('0'))
+        && s.parse::<u32>().is_ok_and(|n| n <= max)
+}
+
+fn is_port(port: &str) -> bool {
+    is_decimal(port, 65535)
+}
+
+/// Labels of letters, digits and `_` joined by single `-`, separated by
+/// `.` (one final `.` allowed); the last label starts with a letter, so that
+/// the name is never read as an IPv4 number.
+fn is_host_name(host: &str) -> bool {
+    let host = host.strip_suffix('.').unwrap_or(host);
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && !l.contains("--")
+            && l.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    };
+    host.split('.').all(label_ok)
+        && host
+            .rsplit('.')
+            .next()
+            .is_some_and(|last| last.starts_with(|c: char| c.is_ascii_alphabetic()))
+}
+
+/// Refuses a URL not of the documented form, with the code the delivery
+/// layer gives URLs it cannot use.
+fn check_url_form(url: &str) -> Result<(), ApiError> {
+    if url_has_form(url) {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "endpoint_not_allowed",
+        format!(
+            "endpoint URL {url:?} is not of the form http(s)://host[:port][/path]: \
+             the host a name (ASCII letters, digits, `_`, single `-`, the last label \
+             starting with a letter), an IPv4 address or a bracketed IPv6 address; \
+             printable ASCII throughout"
+        ),
+    ))
+}
+
+/// Checks a secret given by the client: 16–256 printable ASCII characters
+/// without spaces, the document's `^[!-~]{16,256}$`. (The outbound layer
+/// counts bytes and Unicode whitespace; ASCII makes the two agree.)
+fn check_secret(secret: Option<&str>) -> Result<(), ApiError> {
+    match secret {
+        Some(s) if !((16..=256).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_graphic())) => {
+            Err(ApiError::invalid(
+                "secret must be 16-256 printable ASCII characters without spaces",
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Body of `POST /v1/endpoints`.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct EndpointIn {
-    /// `http(s)://` URL deliveries are POSTed to.
-    #[schema(pattern = r"^https?://")]
+    #[schema(schema_with = url_schema)]
     url: String,
-    /// Event types: exact (`post.created`), prefix (`post.*`) or `*`.
-    #[schema(min_items = 1)]
+    #[schema(schema_with = events_schema)]
     events: Vec<String>,
     /// Equality filters on fields of the event's `data` (dotted paths allowed).
     #[serde(default)]
@@ -46,9 +252,9 @@ pub(crate) struct EndpointIn {
     /// An inactive endpoint gets no deliveries.
     #[serde(default = "yes")]
     active: bool,
-    /// 16–256 characters without spaces (e.g. `whsec_` + base64 of 32
-    /// random bytes); generated when absent.
-    #[schema(min_length = 16, max_length = 256, pattern = r"^\S+$")]
+    /// 16–256 printable ASCII characters without spaces (e.g. `whsec_` +
+    /// base64 of 32 random bytes); generated when absent.
+    #[schema(min_length = 16, max_length = 256, pattern = "^[!-~]{16,256}$")]
     secret: Option<String>,
     /// Signature scheme of deliveries.
     #[serde(default)]
@@ -63,11 +269,9 @@ fn yes() -> bool {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct EndpointPatchIn {
-    /// New URL.
-    #[schema(pattern = r"^https?://")]
+    #[schema(schema_with = url_patch_schema)]
     url: Option<String>,
-    /// New event list.
-    #[schema(min_items = 1)]
+    #[schema(schema_with = events_patch_schema)]
     events: Option<Vec<String>>,
     /// New filters.
     #[schema(value_type = Option<Object>)]
@@ -195,6 +399,8 @@ pub(crate) async fn create(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<EndpointIn>,
 ) -> Result<impl IntoResponse, ApiError> {
+    check_url_form(&body.url)?;
+    check_secret(body.secret.as_deref())?;
     let new = NewEndpoint {
         url: body.url,
         events: body.events,
@@ -244,6 +450,9 @@ pub(crate) async fn update(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<EndpointPatchIn>,
 ) -> Result<Json<EndpointOut>, ApiError> {
+    if let Some(url) = &body.url {
+        check_url_form(url)?;
+    }
     let patch = EndpointPatch {
         url: body.url,
         events: body.events,
@@ -294,28 +503,31 @@ pub(crate) async fn secret(
 #[derive(Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RotateIn {
-    /// The new secret (16–256 characters without spaces); generated when absent.
-    #[schema(min_length = 16, max_length = 256, pattern = r"^\S+$")]
+    /// The new secret (16–256 printable ASCII characters without spaces);
+    /// generated when absent.
+    #[schema(min_length = 16, max_length = 256, pattern = "^[!-~]{16,256}$")]
     secret: Option<String>,
 }
 
 /// Replaces the secret; the old one keeps signing for the grace period.
 #[utoipa::path(post, path = "/v1/endpoints/{id}/rotate-secret", tag = "endpoints", params(("id" = String, Path, description = "Endpoint id")),
-    request_body(content = Option<RotateIn>, description = "Optional; empty means generate"),
+    request_body(content = Option<RotateIn>, description = "Optional; empty (or `null`) means generate"),
     responses((status = 200, description = "The endpoint with its new secret", body = EndpointWithSecret), ErrorResponses))]
 pub(crate) async fn rotate(
     State(state): State<AppState>,
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Json<EndpointWithSecret>, ApiError> {
-    // The body is optional: empty means "generate a new secret".
+    // The body is optional: empty (or JSON `null`, as the document's
+    // nullable body allows) means "generate a new secret".
     let secret = if body.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
-        serde_json::from_slice::<RotateIn>(&body)
+        serde_json::from_slice::<Option<RotateIn>>(&body)
             .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", e.to_string()))?
-            .secret
+            .and_then(|r| r.secret)
     };
+    check_secret(secret.as_deref())?;
     Ok(Json(with_secret(
         state.outbound.rotate_secret(&id, secret).await?,
     )))

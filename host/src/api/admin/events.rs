@@ -23,9 +23,14 @@ pub(super) fn router() -> Router<AppState> {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct EventIn {
-    /// Event type, e.g. `user.updated`; endpoints subscribe to types.
+    /// Event type, e.g. `user.updated`: 1–256 letters, digits and
+    /// `. _ - : /`; endpoints subscribe to types.
     #[serde(rename = "type")]
-    #[schema(min_length = 1, max_length = 256, pattern = r"\S")]
+    #[schema(
+        min_length = 1,
+        max_length = 256,
+        pattern = "^[A-Za-z0-9._:/-]{1,256}$"
+    )]
     event_type: String,
     /// Any JSON; sent as the envelope's `data`.
     #[schema(value_type = serde_json::Value)]
@@ -53,10 +58,11 @@ pub(crate) async fn send(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<EventIn>,
 ) -> Result<impl IntoResponse, ApiError> {
+    // Characters, as the document's `minLength`/`maxLength` count them.
     if body
         .idempotency_key
         .as_ref()
-        .is_some_and(|k| k.is_empty() || k.len() > 256)
+        .is_some_and(|k| !(1..=256).contains(&k.chars().count()))
     {
         return Err(ApiError::invalid(
             "idempotency_key must be 1-256 characters",
@@ -80,8 +86,10 @@ pub(crate) async fn send(
 #[into_params(parameter_in = Query)]
 pub(crate) struct EventQuery {
     /// Cursor: the `next_cursor` of the previous page (an `evt_...` id).
+    #[param(pattern = "^evt_[0-9a-f]{32}$")]
     after: Option<String>,
     /// Page size, 1–1000 (default 50).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<usize>,
     /// Only events of this type.
     #[serde(rename = "type")]

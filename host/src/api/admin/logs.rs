@@ -20,8 +20,10 @@ pub(super) fn router() -> Router<AppState> {
 #[into_params(parameter_in = Query)]
 pub(crate) struct InvocationQuery {
     /// Cursor: the `next_cursor` of the previous page (an `inv_...` id).
+    #[param(pattern = "^inv_[0-9a-f]{32}$")]
     before: Option<String>,
     /// Page size, 1–1000 (default 50).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<usize>,
 }
 
@@ -51,8 +53,10 @@ pub(crate) async fn invocations(
 #[into_params(parameter_in = Query)]
 pub(crate) struct EmissionQuery {
     /// Cursor: the `next_cursor` of the previous page (an `em_...` id).
+    #[param(pattern = "^em_[0-9a-f]{32}$")]
     after: Option<String>,
     /// Page size, 1–1000 (default 50).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<usize>,
     /// Only this entity type.
     entity_type: Option<String>,
@@ -78,14 +82,27 @@ pub(crate) async fn emissions(
     Ok(Json(page))
 }
 
+/// Checks a cursor: an id as the server makes them, `<prefix>_` and 32
+/// lowercase hex digits (the pattern the document gives for it).
 pub(super) fn check_cursor<'a>(
     prefix: &str,
     cursor: Option<&'a str>,
 ) -> Result<Option<&'a str>, ApiError> {
     match cursor {
-        Some(c) if ids::key(prefix, c).is_none() => Err(ApiError::invalid(format!(
+        Some(c) if !is_id(prefix, c) => Err(ApiError::invalid(format!(
             "cursor {c:?} is not a `{prefix}_...` id"
         ))),
         other => Ok(other),
     }
+}
+
+/// Whether `id` has the form of the ids made with `prefix`: `<prefix>_` and
+/// 32 lowercase hex digits, `^<prefix>_[0-9a-f]{32}$`.
+pub(super) fn is_id(prefix: &str, id: &str) -> bool {
+    id.strip_prefix(prefix)
+        .and_then(|rest| rest.strip_prefix('_'))
+        .is_some_and(|hex| {
+            hex.len() == 32 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        })
+        && ids::key(prefix, id).is_some()
 }

@@ -12,7 +12,9 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, body::Bytes};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -21,6 +23,32 @@ pub(crate) struct UploadQuery {
     #[param(required = true, pattern = r"^[A-Za-z0-9._-]{1,64}$")]
     name: Option<String>,
 }
+
+/// Whether `name` is a module name: 1–64 ASCII letters, digits, `-`, `_`
+/// and `.`, the pattern the document gives (and the registry's rule).
+pub(super) fn valid_module_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+}
+
+/// The body of `POST /v1/modules` in the document: bytes, not none.
+#[allow(dead_code)]
+pub(crate) struct ComponentBytes;
+
+impl PartialSchema for ComponentBytes {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .min_length(Some(1))
+            .build()
+            .into()
+    }
+}
+
+impl ToSchema for ComponentBytes {}
 
 /// A module as the API shows it.
 #[derive(Serialize, ToSchema)]
@@ -64,7 +92,9 @@ pub(super) fn router(max_module_bytes: usize) -> Router<AppState> {
 
 /// Uploads a handler component (validated and compiled before the answer).
 #[utoipa::path(post, path = "/v1/modules", tag = "modules", params(UploadQuery),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The component's bytes"),
+    request_body(content = inline(ComponentBytes), content_type = "application/octet-stream",
+        description = "The component's bytes (any content type): a WebAssembly component of the \
+                       `hookhost:handler` world, up to `--max-module-bytes`"),
     responses(
         (status = 201, description = "A new module", body = ModuleOut),
         (status = 200, description = "The module's code was replaced", body = ModuleOut),

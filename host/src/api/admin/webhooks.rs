@@ -1,5 +1,7 @@
 //! `/v1/webhooks`: register webhooks for modules and manage them.
 
+use super::logs::is_id;
+use super::modules::valid_module_name;
 use super::page_limit;
 use crate::api::AppState;
 use crate::api::error::{ApiError, ApiJson, ApiQuery, ErrorResponses};
@@ -18,7 +20,7 @@ use utoipa::{IntoParams, ToSchema};
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct WebhookIn {
-    /// Name of an uploaded module.
+    /// Name of an uploaded module (404 when there is none of that name).
     #[schema(pattern = r"^[A-Za-z0-9._-]{1,64}$")]
     module: String,
     /// JSON handed to the handler as context on every request (up to 64 KiB).
@@ -41,7 +43,7 @@ fn yes() -> bool {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct WebhookPatchIn {
-    /// Another module.
+    /// Another uploaded module (404 when there is none of that name).
     #[schema(pattern = r"^[A-Za-z0-9._-]{1,64}$")]
     module: Option<String>,
     /// New payload; `null` removes it.
@@ -97,9 +99,12 @@ fn webhook_out(state: &AppState, w: &LiveWebhook) -> WebhookOut {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct ListQuery {
-    /// Cursor: the `next_cursor` of the previous page.
+    /// Cursor: the `next_cursor` of the previous page, a webhook id (404
+    /// when that webhook no longer exists).
+    #[param(pattern = "^wh_[0-9a-f]{32}$")]
     after: Option<String>,
     /// Page size, 1–1000 (default 50).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<usize>,
     /// Only webhooks of this module.
     module: Option<String>,
@@ -118,6 +123,7 @@ pub(crate) async fn create(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<WebhookIn>,
 ) -> Result<impl IntoResponse, ApiError> {
+    require_module(&state, &body.module)?;
     let new = NewWebhook {
         module: body.module,
         payload: body.payload,
@@ -144,10 +150,19 @@ pub(crate) async fn list(
         .collect();
     let start = match &q.after {
         None => 0,
+        Some(after) if !is_id("wh", after) => {
+            return Err(ApiError::invalid(format!(
+                "cursor {after:?} is not a `wh_...` id"
+            )));
+        }
+        // A cursor of the right form names a webhook: gone (or never there)
+        // is 404, like any unknown id.
         Some(after) => {
             all.iter()
                 .position(|w| &w.record.id == after)
-                .ok_or_else(|| ApiError::invalid("unknown cursor `after`"))?
+                .ok_or_else(|| {
+                    ApiError::not_found(format!("unknown cursor `after`: no webhook {after:?}"))
+                })?
                 + 1
         }
     };
@@ -157,6 +172,23 @@ pub(crate) async fn list(
         .flatten();
     let data: Vec<_> = page.iter().map(|w| webhook_out(&state, w)).collect();
     Ok(Json(Page { data, next_cursor }))
+}
+
+/// The module a webhook is to use must exist: a well-formed name that is
+/// not uploaded is a reference to nothing (404, like an unknown id), not a
+/// malformed request. (The registry checks again under its lock.)
+fn require_module(state: &AppState, name: &str) -> Result<(), ApiError> {
+    if state.registry.module(name).is_some() {
+        return Ok(());
+    }
+    if !valid_module_name(name) {
+        return Err(ApiError::invalid(
+            "module names are 1-64 characters of letters, digits, '-', '_' or '.'",
+        ));
+    }
+    Err(ApiError::not_found(format!(
+        "unknown module {name:?}: upload it first (POST /v1/modules?name={name})"
+    )))
 }
 
 /// One webhook.
@@ -182,6 +214,9 @@ pub(crate) async fn update(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<WebhookPatchIn>,
 ) -> Result<Json<WebhookOut>, ApiError> {
+    if let Some(module) = &body.module {
+        require_module(&state, module)?;
+    }
     let patch = WebhookPatch {
         module: body.module,
         payload: body.payload,
