@@ -349,12 +349,13 @@ fn outbound_client_commands() {
         &["endpoint", "create", "http://10.0.0.1/", "--event", "*"],
     );
     assert!(!ok && err.contains("outbound-allowlist"), "{err}");
-    let (ok, out, _) = cli(&srv, &data, &["endpoint", "delete", &id]);
-    assert!(ok && out.contains("deleted"), "{out}");
-    // The first delivery, its retry and the test send arrived.
+    // The first delivery, its retry and the test send arrived (before the
+    // endpoint goes: a retry still queued would fail once it is deleted).
     wait_until("3 requests at the receiver", || {
         received.load(std::sync::atomic::Ordering::SeqCst) >= 3
     });
+    let (ok, out, _) = cli(&srv, &data, &["endpoint", "delete", &id]);
+    assert!(ok && out.contains("deleted"), "{out}");
 }
 
 /// `hookhost run` with a private cache directory; returns (exit code, stdout, stderr).

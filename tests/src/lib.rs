@@ -93,6 +93,57 @@ impl TestServer {
         body
     }
 
+    /// The invocation log of webhook `webhook_id` once it holds at least `n`
+    /// entries (it is written in the background, after the response).
+    /// Polls until then; panics with the last body after 10 s.
+    pub async fn invocations_until(&self, webhook_id: &str, n: usize) -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let (status, log) = self
+                .send(self.admin(Method::GET, &format!("/webhooks/{webhook_id}/invocations")))
+                .await;
+            if status.is_success() && log["data"].as_array().is_some_and(|d| d.len() >= n) {
+                return log;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the invocation log of {webhook_id} never reached {n} entries: {status} {log}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Waits until no delivery is queued (`hookhost_delivery_queue_depth 0`
+    /// in `GET /metrics`). A queue entry goes only when its attempt is
+    /// recorded, after the receiver answered: once the queue is empty every
+    /// delivery that exists has been attempted and nothing more is on its
+    /// way. Panics with the last scrape after 10 s.
+    pub async fn wait_queue_empty(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let resp = self
+                .http
+                .get(format!("{}/metrics", self.url))
+                .send()
+                .await
+                .expect("request reaches the server");
+            let status = resp.status();
+            let text = resp.text().await.unwrap_or_default();
+            if status.is_success()
+                && text
+                    .lines()
+                    .any(|l| l.trim_end() == "hookhost_delivery_queue_depth 0")
+            {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the delivery queue never emptied: {status}\n{text}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// Stops the server and releases its data directory.
     pub async fn stop(mut self) {
         if let Some(r) = self.running.take() {

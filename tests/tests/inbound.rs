@@ -57,11 +57,7 @@ async fn echo_full_flow() {
     }
 
     // Invocation log: newest first, with status and duration.
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    let (status, log) = srv
-        .send(srv.admin(Method::GET, &format!("/webhooks/{id}/invocations")))
-        .await;
-    assert_eq!(status, 200);
+    let log = srv.invocations_until(id, 5).await;
     let entries = log["data"].as_array().unwrap();
     assert_eq!(entries.len(), 5);
     let first = entries.last().unwrap();
@@ -155,10 +151,7 @@ async fn identity_sync_publishes_emits_and_rejects_incomplete_events() {
     assert_eq!(filtered["data"], json!([]));
 
     // The invocation log counts what each call committed.
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    let (_, log) = srv
-        .send(srv.admin(Method::GET, &format!("/webhooks/{id}/invocations")))
-        .await;
+    let log = srv.invocations_until(id, 4).await;
     assert_eq!(log["data"][0]["published"], 1);
     assert_eq!(log["data"][0]["emitted"], 1);
     assert_eq!(log["data"][3]["outcome"], "bad_request");

@@ -87,10 +87,7 @@ async fn failures_are_recorded_in_the_invocation_log() {
     let (url, id) = hostile_url(&srv, "loop").await;
     let (status, _) = srv.send(srv.http.get(&url)).await;
     assert_eq!(status, 504);
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let (_, log) = srv
-        .send(srv.admin(Method::GET, &format!("/webhooks/{id}/invocations")))
-        .await;
+    let log = srv.invocations_until(&id, 1).await;
     let entry = &log["data"][0];
     assert_eq!(entry["outcome"], "timeout");
     assert_eq!(entry["status"], 504);
