@@ -55,7 +55,7 @@ pub struct ClientArgs {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Upload, list, show and delete handler modules.
     #[command(subcommand)]
     Module(ModuleCmd),

@@ -24,8 +24,7 @@ pub(super) enum Write {
     Accept {
         event_key: Vec<u8>,
         event: Vec<u8>,
-        /// (delivery key, delivery, due key, endpoint id) per delivery.
-        deliveries: Vec<(Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>)>,
+        deliveries: Vec<AcceptedDelivery>,
         idempotency: Option<Idempotency>,
     },
     /// A delivery's new state, its attempt, and its move in the queue.
@@ -38,6 +37,9 @@ pub(super) enum Write {
         attempt: Option<(Vec<u8>, Vec<u8>)>,
     },
 }
+
+/// (delivery key, delivery, due key, endpoint id) of one accepted delivery.
+pub(super) type AcceptedDelivery = (Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>);
 
 /// An idempotency key to claim for an event.
 #[derive(Debug)]
