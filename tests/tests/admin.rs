@@ -5,28 +5,110 @@ use hookhost_tests::{component, start};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
+/// Sends `method url` with `authorization` (if any) and a JSON body (if
+/// any); returns status, headers and the body as JSON (`null` if none).
+async fn call(
+    srv: &hookhost_tests::TestServer,
+    method: Method,
+    url: &str,
+    authorization: Option<&str>,
+    body: Option<serde_json::Value>,
+) -> (StatusCode, reqwest::header::HeaderMap, serde_json::Value) {
+    let mut req = srv.http.request(method, url);
+    if let Some(a) = authorization {
+        req = req.header("authorization", a);
+    }
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.expect("request reaches the server");
+    let (status, headers) = (resp.status(), resp.headers().clone());
+    let text = resp.text().await.unwrap();
+    let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+    (status, headers, json)
+}
+
+/// Every operation of the OpenAPI document the server serves (not a
+/// hand-picked few) refuses a request without the token, with a wrong one
+/// or with the token not as a bearer token: 401, `WWW-Authenticate: Bearer`
+/// and the JSON error. Only operations the document marks as needing no
+/// security would be exempt (there are none; the document itself, which is
+/// public, is not one of its operations).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn token_is_required_except_for_healthz() {
+async fn token_is_required_by_every_documented_operation() {
     let dir = tempfile::tempdir().unwrap();
     let srv = start(dir.path()).await;
-    for (method, path) in [
-        ("GET", "/v1/modules"),
-        ("POST", "/v1/webhooks"),
-        ("GET", "/v1/events"),
-        ("GET", "/v1/emissions"),
-    ] {
-        let req = srv
-            .http
-            .request(method.parse().unwrap(), format!("{}{path}", srv.url));
-        let (status, body) = srv.send(req).await;
-        assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}");
-        assert_eq!(body["error"]["code"], "unauthorized");
-        let wrong = srv
-            .http
-            .request(method.parse().unwrap(), format!("{}{path}", srv.url))
-            .bearer_auth("nope");
-        assert_eq!(srv.send(wrong).await.0, StatusCode::UNAUTHORIZED);
+    let doc_url = format!("{}/v1/openapi.json", srv.url);
+    let (status, _, doc) = call(&srv, Method::GET, &doc_url, None, None).await;
+    assert_eq!(status, StatusCode::OK, "the document is public");
+    let global = &doc["security"];
+    assert_eq!(global, &json!([{"admin_token": []}]));
+
+    // No token, a wrong one, and the right one but not as a bearer token.
+    let basic = format!("Basic {}", srv.token);
+    let rejected = [
+        None,
+        Some("Bearer wrong"),
+        Some(srv.token.as_str()),
+        Some(&basic),
+    ];
+    let (mut checked, mut public) = (0, Vec::new());
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            // An operation's own `security` replaces the global one; an
+            // empty list, or an empty requirement in it, means "no token".
+            let security = op.get("security").unwrap_or(global);
+            let needs_token = security.as_array().is_some_and(|reqs| {
+                !reqs.is_empty()
+                    && reqs
+                        .iter()
+                        .all(|r| r.as_object().is_some_and(|o| !o.is_empty()))
+            });
+            if !needs_token {
+                public.push(format!("{method} {path}"));
+                continue;
+            }
+            // Plausible path parameters and, where the operation takes
+            // one, a JSON body: the token is checked before either.
+            let mut concrete = String::new();
+            for (i, part) in path.split(['{', '}']).enumerate() {
+                concrete.push_str(if i % 2 == 1 { "x" } else { part });
+            }
+            let url = format!("{}{concrete}", srv.url);
+            let method: Method = method.to_uppercase().parse().unwrap();
+            let body = op.get("requestBody").map(|_| json!({}));
+            for auth in rejected {
+                let (status, headers, body) =
+                    call(&srv, method.clone(), &url, auth, body.clone()).await;
+                let what = format!("{method} {concrete} with authorization {auth:?}");
+                assert_eq!(status, StatusCode::UNAUTHORIZED, "{what}: {body}");
+                assert_eq!(headers["www-authenticate"], "Bearer", "{what}");
+                assert!(
+                    headers["content-type"]
+                        .to_str()
+                        .unwrap()
+                        .starts_with("application/json"),
+                    "{what}"
+                );
+                assert_eq!(body["error"]["code"], "unauthorized", "{what}: {body}");
+                assert!(
+                    body["error"]["message"]
+                        .as_str()
+                        .is_some_and(|m| !m.is_empty()),
+                    "{what}: {body}"
+                );
+                assert_eq!(body.as_object().unwrap().len(), 1, "{what}: {body}");
+            }
+            // The right token gets past the check (whatever the answer).
+            let bearer = format!("Bearer {}", srv.token);
+            let (status, ..) = call(&srv, method.clone(), &url, Some(&bearer), body).await;
+            assert_ne!(status, StatusCode::UNAUTHORIZED, "{method} {concrete}");
+            checked += 1;
+        }
     }
+    assert!(public.is_empty(), "operations without security: {public:?}");
+    assert!(checked >= 25, "only {checked} operations checked");
+
     let (status, health) = srv.send(srv.http.get(format!("{}/healthz", srv.url))).await;
     assert_eq!(status, 200);
     assert_eq!(health["status"], "ok");
@@ -99,13 +181,15 @@ async fn invalid_json_and_unknown_ids() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
         assert_eq!(resp["error"]["code"], code, "{body}: {resp}");
     }
+    // A well-formed module name that is not uploaded names nothing: 404.
     let (status, resp) = srv
         .send(
             srv.admin(Method::POST, "/webhooks")
                 .json(&json!({"module": "nope"})),
         )
         .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(resp["error"]["code"], "not_found");
     assert!(
         resp["error"]["message"]
             .as_str()
@@ -200,6 +284,8 @@ async fn webhook_updates_and_module_lifecycle() {
     let (status, body) = srv.send(srv.http.post(url).body("{}")).await;
     assert_eq!(status, 400, "identity-sync now answers: {body}");
     let (status, _) = srv.send(patch(json!({"module": "missing"}))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = srv.send(patch(json!({"module": "not a name"}))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 
     // A module in use cannot be deleted; once unused it can, and its file goes.
@@ -249,5 +335,165 @@ async fn webhook_updates_and_module_lifecycle() {
         .await;
     assert_eq!(rest["data"].as_array().unwrap().len(), 1);
     assert!(rest["next_cursor"].is_null());
+    srv.stop().await;
+}
+
+/// What the OpenAPI document says about limits, cursors, module names,
+/// event types, idempotency keys, endpoint URLs, event patterns and secrets
+/// is what the server does, at the edges (scripts/fuzz-api.sh checks the
+/// same from the document at random).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn documented_constraints_hold_at_their_edges() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = start(dir.path()).await;
+    srv.upload_component("echo").await;
+    let hook = srv.create_webhook("echo", json!(null)).await;
+    let hook_id = hook["id"].as_str().unwrap();
+    let get = |path: String| {
+        let (srv, req) = (&srv, srv.admin(Method::GET, &path));
+        async move { srv.send(req).await }
+    };
+
+    // `limit` is 1-1000 on every list.
+    let invocations = format!("/webhooks/{hook_id}/invocations");
+    for list in [
+        "/webhooks",
+        "/events",
+        "/emissions",
+        "/deliveries",
+        &invocations,
+    ] {
+        for (limit, want) in [(0, 400), (1, 200), (1000, 200), (1001, 400)] {
+            let (status, body) = get(format!("{list}?limit={limit}")).await;
+            assert_eq!(status.as_u16(), want, "{list}?limit={limit}: {body}");
+        }
+    }
+    // Cursors are ids as the server makes them: `<prefix>_` + 32 lowercase
+    // hex digits. One of that form that names nothing is a valid cursor.
+    let hex = "0123456789abcdef0123456789abcdef";
+    for (list, param, prefix) in [
+        ("/events", "after", "evt"),
+        ("/emissions", "after", "em"),
+        ("/deliveries", "before", "dlv"),
+        (invocations.as_str(), "before", "inv"),
+    ] {
+        let (status, body) = get(format!("{list}?{param}={prefix}_{hex}")).await;
+        assert_eq!(status, 200, "{list}: {body}");
+        for bad in [
+            format!("{prefix}_{}", hex.to_uppercase()),
+            format!("{prefix}_01234567-89ab-cdef-0123-456789abcdef"),
+            format!("{prefix}_{hex}0"),
+            String::new(),
+        ] {
+            let (status, _) = get(format!("{list}?{param}={bad}")).await;
+            assert_eq!(status, 400, "{list}?{param}={bad}");
+        }
+    }
+    // The webhook cursor must name a webhook: 404 when it does not.
+    let (status, body) = get(format!("/webhooks?after=wh_{hex}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (status, _) = get("/webhooks?after=nonsense".into()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, page) = get(format!("/webhooks?after={hook_id}")).await;
+    assert_eq!((status.as_u16(), &page["data"]), (200, &json!([])));
+
+    // Event types: 1-256 of `A-Za-z0-9._:/-`; idempotency keys 1-256
+    // characters (not bytes).
+    let event = |body: serde_json::Value| srv.admin(Method::POST, "/events").json(&body);
+    for (kind, want) in [
+        ("a".repeat(256), 202),
+        ("a".repeat(257), 400),
+        ("Aa0._:/-".into(), 202),
+        (String::new(), 400),
+        ("a b".into(), 400),
+        ("é".into(), 400),
+    ] {
+        let (status, body) = srv.send(event(json!({"type": kind, "data": null}))).await;
+        assert_eq!(status.as_u16(), want, "type {kind:?}: {body}");
+    }
+    for (key, want) in [
+        ("é".repeat(256), 202),
+        ("é".repeat(257), 400),
+        (String::new(), 400),
+    ] {
+        let body = json!({"type": "t", "data": 1, "idempotency_key": key});
+        let (status, resp) = srv.send(event(body)).await;
+        assert_eq!(
+            status.as_u16(),
+            want,
+            "key of {} chars: {resp}",
+            key.chars().count()
+        );
+    }
+
+    // Endpoints: the URL form, event patterns and secrets the document gives.
+    let endpoint = |body: serde_json::Value| srv.admin(Method::POST, "/endpoints").json(&body);
+    let url = "http://user@hooks.example:8080/in?x=1";
+    let (status, ep) = srv
+        .send(endpoint(json!({"url": url, "events": ["a.*", "b", "*"]})))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{ep}");
+    let ep_id = ep["id"].as_str().unwrap();
+    for bad_url in [
+        "HTTP://hooks.example/",
+        "http://bücher.example/",
+        "http://a..b/",
+        "http://hooks.example/ x",
+    ] {
+        let (status, body) = srv
+            .send(endpoint(json!({"url": bad_url, "events": ["*"]})))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad_url}: {body}");
+        assert_eq!(body["error"]["code"], "endpoint_not_allowed", "{bad_url}");
+        let patch = srv
+            .admin(Method::PATCH, &format!("/endpoints/{ep_id}"))
+            .json(&json!({"url": bad_url}));
+        assert_eq!(
+            srv.send(patch).await.0,
+            StatusCode::BAD_REQUEST,
+            "{bad_url}"
+        );
+    }
+    for bad_events in [
+        json!([]),
+        json!([""]),
+        json!(["a*"]),
+        json!(["*.a"]),
+        json!(["a.**"]),
+    ] {
+        let (status, body) = srv
+            .send(endpoint(json!({"url": url, "events": bad_events})))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad_events}: {body}");
+        assert_eq!(body["error"]["code"], "invalid_request", "{bad_events}");
+    }
+    for bad_secret in [
+        "short".to_string(),
+        "é".repeat(16),
+        format!("{} x", "x".repeat(16)),
+    ] {
+        let body = json!({"url": url, "events": ["*"], "secret": bad_secret});
+        let (status, resp) = srv.send(endpoint(body)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad_secret:?}: {resp}");
+        let rotate = srv
+            .admin(Method::POST, &format!("/endpoints/{ep_id}/rotate-secret"))
+            .json(&json!({"secret": bad_secret}));
+        assert_eq!(
+            srv.send(rotate).await.0,
+            StatusCode::BAD_REQUEST,
+            "{bad_secret:?}"
+        );
+    }
+    // The rotation body is optional: empty, or `null` as the document allows.
+    let rotate = |body: &'static str| {
+        srv.admin(Method::POST, &format!("/endpoints/{ep_id}/rotate-secret"))
+            .header("content-type", "application/json")
+            .body(body)
+    };
+    for body in ["", "null"] {
+        let (status, resp) = srv.send(rotate(body)).await;
+        assert_eq!(status, 200, "{body:?}: {resp}");
+        assert!(resp["secret"].as_str().unwrap().starts_with("whsec_"));
+    }
     srv.stop().await;
 }

@@ -65,9 +65,12 @@ try {
   await page.fill('#token', token);
   await page.click('#login button[type=submit]');
   await page.waitForSelector('#nav:not([hidden])');
-  const cookies = await context.cookies(server);
+  // The session cookie lives on /ui and /v1 only, never on /hooks.
+  const cookies = await context.cookies(`${server}/ui/`);
   const session = cookies.find((c) => c.name === 'hookhost_session') || fail('no session cookie');
   if (!session.httpOnly || session.sameSite !== 'Strict') fail(`session cookie flags: ${JSON.stringify(session)}`);
+  const onHooks = (await context.cookies(`${server}/hooks/x`)).filter((c) => c.name === 'hookhost_session');
+  if (onHooks.length) fail(`the session cookie would be sent to /hooks: ${JSON.stringify(onHooks)}`);
   // The API refuses a cookie-authenticated change without the CSRF header.
   const csrfless = await page.evaluate(async () => (await fetch('/v1/events', {
     method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"type":"x","data":{}}',

@@ -30,7 +30,7 @@ pub(super) fn router() -> Router<AppState> {
 }
 
 /// The form of an endpoint URL: `http(s)://`, optional user info, a host
-/// name (labels of letters, digits and `_` joined by single `-`, the last
+/// name (labels of letters, digits and `_` joined by `-`, the last
 /// starting with a letter, an optional final `.`), a dotted IPv4 address or
 /// a bracketed IPv6 address, an optional port (0–65535), and a path, query
 /// or fragment of printable ASCII. [`url_has_form`] checks the same by
@@ -41,7 +41,7 @@ pub(crate) const URL_PATTERN: &str = concat!(
     "^https?://",
     r"([A-Za-z0-9._~!$&'()*+,;=:%-]*@)?",
     "(",
-    r"([A-Za-z0-9_]+(-[A-Za-z0-9_]+)*\.)*[A-Za-z][A-Za-z0-9_]*(-[A-Za-z0-9_]+)*\.?",
+    r"([A-Za-z0-9_]+(-+[A-Za-z0-9_]+)*\.)*[A-Za-z][A-Za-z0-9_]*(-+[A-Za-z0-9_]+)*\.?",
     r"|((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])",
     r"|\[(",
     r"([0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}",
@@ -85,7 +85,7 @@ fn url_schema() -> RefOr<Schema> {
     url_property(
         false,
         "`http(s)://` URL deliveries are POSTed to: ASCII, the host a name \
-         (letters, digits, `_` and single `-`, the last label starting with a \
+         (letters, digits, `_` and inner `-`, `xn--` names included, the last label starting with a \
          letter), an IPv4 address or a bracketed IPv6 address. Other URLs, and \
          private, loopback or link-local addresses (unless `--outbound-allowlist` \
          permits them) are refused with `endpoint_not_allowed`.",
@@ -182,7 +182,7 @@ fn is_port(port: &str) -> bool {
     is_decimal(port, 65535)
 }
 
-/// Labels of letters, digits and `_` joined by single `-`, separated by
+/// Labels of letters, digits and `_` joined by `-` (`xn--` names too), separated by
 /// `.` (one final `.` allowed); the last label starts with a letter, so that
 /// the name is never read as an IPv4 number.
 fn is_host_name(host: &str) -> bool {
@@ -191,7 +191,6 @@ fn is_host_name(host: &str) -> bool {
         !l.is_empty()
             && !l.starts_with('-')
             && !l.ends_with('-')
-            && !l.contains("--")
             && l.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
     };
@@ -213,7 +212,7 @@ fn check_url_form(url: &str) -> Result<(), ApiError> {
         "endpoint_not_allowed",
         format!(
             "endpoint URL {url:?} is not of the form http(s)://host[:port][/path]: \
-             the host a name (ASCII letters, digits, `_`, single `-`, the last label \
+             the host a name (ASCII letters, digits, `_`, inner `-`, the last label \
              starting with a letter), an IPv4 address or a bracketed IPv6 address; \
              printable ASCII throughout"
         ),
@@ -577,4 +576,112 @@ pub(crate) async fn test(
             .and_then(|a| a.error.clone())
             .or(delivery.last_error),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::delivery::matching::validate_patterns;
+
+    #[test]
+    fn url_form() {
+        for ok in [
+            "http://a",
+            "https://example.com/hook?x=1#y",
+            "http://user:p%40ss@hooks.example.com:8080/in",
+            "http://@a",
+            "http://my_service.internal./x",
+            "http://a-b.c-d.e1",
+            "http://1.2.3.4",
+            "http://255.255.255.255:65535",
+            "http://[::1]:9/",
+            "http://[1:2:3:4:5:6:7:8]",
+            "http://[1:2:3:4:5:6:7::]",
+            "http://a:0",
+            "http://xn--bcher-kva.example",
+            "http://my--host.example.com/x",
+            "http://a/\\[]%zz{}|^`",
+        ] {
+            assert!(url_has_form(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "http://",
+            "http:///x",
+            "HTTP://a",
+            "ftp://a",
+            "http://a b",
+            "http://a/ b",
+            "http://é.example",
+            "http://-a.b",
+            "http://a-.b",
+            "http://a..b",
+            "http://a.1",
+            "http://0x7f",
+            "http://01.2.3.4",
+            "http://256.1.1.1",
+            "http://1.2.3",
+            "http://a*",
+            "http://a@b@c",
+            "http://a:",
+            "http://a:080",
+            "http://a:65536",
+            "http://[::ffff:1.2.3.4]",
+            "http://[::1",
+            "http://[1:2:3:4:5:6:7:8::]",
+            "http://a\n",
+        ] {
+            assert!(!url_has_form(bad), "{bad:?}");
+        }
+    }
+
+    /// [`EVENT_PATTERN`], evaluated by hand: `*`, no `*` at all, or one
+    /// `*` at the end after a `.`.
+    fn matches_event_pattern(p: &str) -> bool {
+        p == "*"
+            || (!p.is_empty() && !p.contains('*'))
+            || p.strip_suffix(".*")
+                .is_some_and(|prefix| !prefix.contains('*'))
+    }
+
+    #[test]
+    fn the_event_pattern_is_what_the_server_accepts() {
+        assert_eq!(EVENT_PATTERN, r"^(\*|[^*]+|[^*]*\.\*)$");
+        // Every string of up to 5 characters over an alphabet that covers
+        // each case of the rule.
+        let alphabet = ['a', '.', '*', ' ', 'é'];
+        let mut all = vec![String::new()];
+        let mut last = vec![String::new()];
+        for _ in 0..5 {
+            last = last
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+                .collect();
+            all.extend(last.iter().cloned());
+        }
+        for p in all {
+            assert_eq!(
+                validate_patterns(std::slice::from_ref(&p)).is_ok(),
+                matches_event_pattern(&p),
+                "{p:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn secrets() {
+        assert!(check_secret(None).is_ok());
+        assert!(check_secret(Some(&"x".repeat(16))).is_ok());
+        assert!(check_secret(Some(&"~".repeat(256))).is_ok());
+        assert!(check_secret(Some("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")).is_ok());
+        for bad in [
+            "x".repeat(15),
+            "x".repeat(257),
+            format!("{} x", "x".repeat(16)),
+            "é".repeat(16),
+            format!("{}\u{7f}", "x".repeat(16)),
+        ] {
+            assert!(check_secret(Some(&bad)).is_err(), "{bad:?}");
+        }
+    }
 }

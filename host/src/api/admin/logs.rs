@@ -106,3 +106,31 @@ pub(super) fn is_id(prefix: &str, id: &str) -> bool {
         })
         && ids::key(prefix, id).is_some()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_are_ids_in_the_form_they_are_made() {
+        let (id, _) = ids::new("evt");
+        assert!(is_id("evt", &id), "{id}");
+        assert!(check_cursor("evt", Some(&id)).is_ok());
+        assert!(check_cursor("evt", None).is_ok());
+        assert!(is_id("evt", "evt_0123456789abcdef0123456789abcdef"));
+        for bad in [
+            "",
+            "evt_",
+            "evt",
+            "evt_0123456789ABCDEF0123456789ABCDEF",
+            &id.replace("evt_", "dlv_"),
+            &format!("{id}0"),
+            &id[..id.len() - 1],
+            "evt_0123456789abcdef0123456789abcdeg",
+            "evt_01234567-89ab-cdef-0123-456789abcdef",
+        ] {
+            assert!(!is_id("evt", bad), "{bad}");
+            assert!(check_cursor("evt", Some(bad)).is_err(), "{bad}");
+        }
+    }
+}

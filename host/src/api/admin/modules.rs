@@ -33,8 +33,9 @@ pub(super) fn valid_module_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
 }
 
-/// The body of `POST /v1/modules` in the document: bytes, not none.
-#[allow(dead_code)]
+/// The body of `POST /v1/modules` as the document gives it: binary, at
+/// least one byte. (Which bytes make a handler component, no schema can say.)
+#[allow(dead_code)] // A documentation type: never built.
 pub(crate) struct ComponentBytes;
 
 impl PartialSchema for ComponentBytes {

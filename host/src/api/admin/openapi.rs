@@ -351,6 +351,87 @@ mod tests {
         }
     }
 
+    /// The constraints the server enforces on parameters and bodies are in
+    /// the document, from the same constants where there are constants.
+    #[test]
+    fn the_document_states_the_constraints_the_server_enforces() {
+        let doc = document_json();
+        let (mut limits, mut cursors) = (0, 0);
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                for param in op["parameters"].as_array().into_iter().flatten() {
+                    let schema = &param["schema"];
+                    match param["name"].as_str().unwrap() {
+                        "limit" => {
+                            limits += 1;
+                            assert_eq!(schema["minimum"], 1, "{method} {path}");
+                            assert_eq!(
+                                schema["maximum"],
+                                crate::config::MAX_PAGE,
+                                "{method} {path}"
+                            );
+                        }
+                        "after" | "before" => {
+                            cursors += 1;
+                            let pattern = schema["pattern"].as_str().unwrap_or_default();
+                            let prefix = pattern
+                                .strip_prefix('^')
+                                .and_then(|p| p.strip_suffix("_[0-9a-f]{32}$"))
+                                .unwrap_or_else(|| panic!("{method} {path}: cursor {pattern:?}"));
+                            let (id, _) = crate::store::ids::new(prefix);
+                            assert!(super::super::logs::is_id(prefix, &id), "{id}");
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        assert_eq!((limits, cursors), (5, 5));
+
+        let schemas = &doc["components"]["schemas"];
+        let event_type = &schemas["EventIn"]["properties"]["type"];
+        assert_eq!(event_type["pattern"], crate::names::TYPE_PATTERN);
+        assert_eq!(event_type["maxLength"], crate::names::MAX_TYPE_LEN);
+
+        let module_name = r"^[A-Za-z0-9._-]{1,64}$";
+        let upload = &doc["paths"]["/v1/modules"]["post"];
+        assert_eq!(upload["parameters"][0]["schema"]["pattern"], module_name);
+        assert_eq!(
+            schemas["WebhookIn"]["properties"]["module"]["pattern"],
+            module_name
+        );
+        assert_eq!(
+            schemas["WebhookPatchIn"]["properties"]["module"]["pattern"],
+            module_name
+        );
+        let valid = super::super::modules::valid_module_name;
+        assert!(valid("a") && valid("A-b_c.9") && valid(&"x".repeat(64)));
+        assert!(!valid("") && !valid(&"x".repeat(65)) && !valid("a b") && !valid("é"));
+        let body = &upload["requestBody"]["content"]["application/octet-stream"]["schema"];
+        assert_eq!(
+            (&body["type"], &body["format"]),
+            (&"string".into(), &"binary".into())
+        );
+
+        for name in ["EndpointIn", "EndpointPatchIn"] {
+            let props = &schemas[name]["properties"];
+            assert_eq!(props["url"]["pattern"], endpoints::URL_PATTERN, "{name}");
+            assert_eq!(
+                props["events"]["items"]["pattern"],
+                endpoints::EVENT_PATTERN
+            );
+            assert_eq!(props["events"]["minItems"], 1, "{name}");
+        }
+        for name in ["EndpointIn", "RotateIn"] {
+            let secret = &schemas[name]["properties"]["secret"];
+            assert_eq!(secret["pattern"], "^[!-~]{16,256}$", "{name}");
+            assert_eq!(
+                (&secret["minLength"], &secret["maxLength"]),
+                (&16.into(), &256.into())
+            );
+        }
+    }
+
     #[test]
     fn document_shape() {
         let doc = document_json();
