@@ -40,8 +40,8 @@ for retention in "${RETENTIONS[@]}"; do
   for round in $(seq "$ROUNDS"); do
     "$BIN_DIR/outbound" "http://127.0.0.1:$PORT" $TOKEN "$EVENTS" 32 4 >/dev/null
     for _ in $(seq $((EVENTS / 100))); do
-      curl -sf -o /dev/null -d x "http://127.0.0.1:$PORT/hooks/$HOOK" \
-        "http://127.0.0.1:$PORT/hooks/$HOOK" "http://127.0.0.1:$PORT/hooks/$HOOK"
+      curl -sf -d x "http://127.0.0.1:$PORT/hooks/$HOOK" \
+        "http://127.0.0.1:$PORT/hooks/$HOOK" "http://127.0.0.1:$PORT/hooks/$HOOK" >/dev/null
     done
     printf '  round %2d  t=%4ds  events so far %7d  data dir %6d KiB\n' \
       "$round" $(( $(date +%s) - start )) $(( round * EVENTS )) "$(du -sk "$DATA" | cut -f1)"
