@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Ingress throughput: wrk against the echo handler through the release server.
 #   bench/ingress.sh [duration-seconds] [connections...]
+#   HOOKHOST_BIN=/path/to/hookhost bench/ingress.sh ...   (another build)
 # Needs wrk (apt install wrk). Server and wrk share the machine's cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,9 +10,10 @@ shift || true
 CONNS=${*:-"1 8 64"}
 PORT=${PORT:-18080}
 
-cargo build --release -p hookhost -q
+# HOOKHOST_BIN runs another build (e.g. an older one, for before/after).
+[ -n "${HOOKHOST_BIN:-}" ] || cargo build --release -p hookhost -q
 cargo build --release --target wasm32-wasip2 -p echo -q
-BIN=target/release/hookhost
+BIN=${HOOKHOST_BIN:-target/release/hookhost}
 DATA=$(mktemp -d)
 export HOOKHOST_ADMIN_TOKEN=bench-token HOOKHOST_URL=http://127.0.0.1:$PORT
 RUST_LOG=warn $BIN serve --listen 127.0.0.1:$PORT --data-dir "$DATA" >/dev/null &

@@ -8,9 +8,11 @@ EVENTS=${1:-20000}
 CONC=${2:-32}
 ENDPOINTS=${3:-16}
 PORT=${PORT:-18081}
-cargo build --release -p hookhost -p hookhost-bench -q
+# HOOKHOST_BIN runs another server build (e.g. an older one, for before/after).
+[ -n "${HOOKHOST_BIN:-}" ] || cargo build --release -p hookhost -q
+cargo build --release -p hookhost-bench -q
 DATA=$(mktemp -d)
-RUST_LOG=warn HOOKHOST_ADMIN_TOKEN=bench-token target/release/hookhost serve \
+RUST_LOG=warn HOOKHOST_ADMIN_TOKEN=bench-token "${HOOKHOST_BIN:-target/release/hookhost}" serve \
   --listen 127.0.0.1:$PORT --data-dir "$DATA" --outbound-allowlist 127.0.0.0/8 >/dev/null &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; rm -rf "$DATA"' EXIT

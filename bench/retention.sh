@@ -39,6 +39,12 @@ for retention in "${RETENTIONS[@]}"; do
   start=$(date +%s)
   for round in $(seq "$ROUNDS"); do
     "$BIN_DIR/outbound" "http://127.0.0.1:$PORT" $TOKEN "$EVENTS" 32 4 >/dev/null
+    # The tool subscribes new endpoints (with its own receiver) each run:
+    # remove this round's, so every round delivers EVENTS, not more.
+    for ep in $(curl -sf -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/v1/endpoints?limit=1000" \
+        | python3 -c 'import json,sys; print(" ".join(e["id"] for e in json.load(sys.stdin)["data"]))'); do
+      curl -sf -X DELETE -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/v1/endpoints/$ep" >/dev/null
+    done
     for _ in $(seq $((EVENTS / 100))); do
       curl -sf -d x "http://127.0.0.1:$PORT/hooks/$HOOK" \
         "http://127.0.0.1:$PORT/hooks/$HOOK" "http://127.0.0.1:$PORT/hooks/$HOOK" >/dev/null
