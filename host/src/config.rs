@@ -79,6 +79,12 @@ pub const DEFAULT_SECRET_GRACE: Duration = Duration::from_secs(24 * 3600);
 pub const ATTEMPT_BODY_BYTES: usize = 4096;
 /// Longest `Retry-After` honoured; longer ones are capped.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
+/// Largest endpoint `filter`, serialized as compact JSON: it is evaluated
+/// for every event, so it stays small.
+pub const MAX_FILTER_BYTES: usize = 10 << 10;
+/// Deepest JSON nesting of an endpoint `filter` (the filter object itself is
+/// level 1): bounds the recursion of checking and matching it.
+pub const MAX_FILTER_DEPTH: usize = 8;
 
 /// Outbound delivery settings.
 #[derive(Debug, Clone)]

@@ -306,6 +306,55 @@ fn outbound_client_commands() {
         ],
     );
     assert_eq!(skipped["deliveries"], 0, "filtered out");
+    // An operator filter besides the equality filters: both must pass.
+    let updated = cli_json(
+        &srv,
+        &data,
+        &[
+            "endpoint",
+            "update",
+            &id,
+            "--where",
+            r#"{"data.amount": {"$gte": 100}}"#,
+        ],
+    );
+    assert_eq!(
+        updated["filter"],
+        serde_json::json!({"data.amount": {"$gte": 100}})
+    );
+    let (ok, out, _) = cli(&srv, &data, &["endpoint", "get", &id]);
+    assert!(
+        ok && out.contains(r#"where     {"data.amount":{"$gte":100}}"#),
+        "{out}"
+    );
+    for (event, deliveries) in [
+        (r#"{"currency":"EUR","amount":99}"#, 0),
+        (r#"{"currency":"USD","amount":100}"#, 0),
+    ] {
+        let sent = cli_json(
+            &srv,
+            &data,
+            &["event", "send", "--type", "order.paid", "--data", event],
+        );
+        assert_eq!(sent["deliveries"], deliveries, "{event}");
+    }
+    let (ok, _, err) = cli(
+        &srv,
+        &data,
+        &[
+            "endpoint",
+            "update",
+            &id,
+            "--where",
+            r#"{"data.amount": {"$gtt": 1}}"#,
+        ],
+    );
+    assert!(
+        !ok && err.contains("filter.data.amount: unknown operator $gtt"),
+        "{err}"
+    );
+    let updated = cli_json(&srv, &data, &["endpoint", "update", &id, "--where", "null"]);
+    assert!(updated["filter"].is_null(), "{updated}");
     let event_id = accepted["id"].as_str().unwrap().to_string();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let delivery = loop {

@@ -244,6 +244,9 @@ function endpointForm(ep, onDone) {
   const filters = h('textarea', { name: 'filters', placeholder: '{"status": "published"}' },
     ep && Object.keys(ep.filters).length ? JSON.stringify(ep.filters) : '');
   const filtersError = h('p', { class: 'error' });
+  const filter = h('textarea', { name: 'filter', placeholder: '{"data.amount": {"$gt": 100}, "type": {"$startsWith": "invoice."}}' },
+    ep?.filter ? JSON.stringify(ep.filter) : '');
+  const filterError = h('p', { class: 'error filter-error' });
   const signature = h('select', { name: 'signature' },
     ['standard', 'hex', 'typo3'].map((s) => h('option', { value: s, selected: ep?.signature === s }, s)));
   const form = h('form', { class: 'card endpoint-form' },
@@ -251,20 +254,31 @@ function endpointForm(ep, onDone) {
     h('label', {}, 'URL ', url),
     h('label', {}, 'Event types (comma-separated: type, prefix.*, *) ', events),
     h('label', {}, 'Filters (JSON equality on data fields, optional) ', filters), filtersError,
+    h('label', {}, 'Operator filter (JSON on type and data.* paths: $eq, $gt, $in, $startsWith, $and, $or, $not, …; optional) ', filter), filterError,
     h('label', {}, 'Signature ', signature),
     h('button', { type: 'submit' }, ep ? 'Save' : 'Create'));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const f = parseJsonField(filters, filtersError);
-    if (!f.ok) return;
+    const w = parseJsonField(filter, filterError);
+    if (!f.ok || !w.ok) return;
     const body = {
       url: url.value,
       events: events.value.split(',').map((s) => s.trim()).filter(Boolean),
       filters: f.value || {},
+      // Empty means none (and removes one when editing).
+      filter: w.value === undefined ? null : w.value,
       signature: signature.value,
     };
-    const saved = await attempt(() => (ep ? api('PATCH', `/v1/endpoints/${ep.id}`, body) : api('POST', '/v1/endpoints', body)),
-      ep ? 'Saved' : 'Endpoint created');
+    const saved = await attempt(async () => {
+      try {
+        return await (ep ? api('PATCH', `/v1/endpoints/${ep.id}`, body) : api('POST', '/v1/endpoints', body));
+      } catch (e) {
+        // The server names the bad part of a refused filter: show it by the field.
+        if (e instanceof ApiFailure && /^filter[.:]/.test(e.message)) filterError.textContent = e.message;
+        throw e;
+      }
+    }, ep ? 'Saved' : 'Endpoint created');
     if (saved) onDone(saved);
   });
   return form;
@@ -280,7 +294,8 @@ async function endpointsPage() {
   const rows = page.data.map((ep) => h('tr', { dataset: { endpoint: ep.id } },
     h('td', { class: 'mono' }, ep.id),
     h('td', { class: 'mono' }, ep.url),
-    h('td', {}, ep.events.join(', '), Object.keys(ep.filters).length ? h('div', { class: 'muted' }, JSON.stringify(ep.filters)) : null),
+    h('td', {}, ep.events.join(', '), Object.keys(ep.filters).length ? h('div', { class: 'muted' }, JSON.stringify(ep.filters)) : null,
+      ep.filter ? h('div', { class: 'muted' }, `where ${JSON.stringify(ep.filter)}`) : null),
     h('td', {}, ep.active ? 'active' : h('span', { class: 'error' }, 'disabled'), ep.disabled_reason ? h('div', { class: 'muted' }, ep.disabled_reason) : null,
       ep.failing_since ? h('div', { class: 'muted' }, `failing since ${local(ep.failing_since)}`) : null),
     h('td', {}, ep.signature),

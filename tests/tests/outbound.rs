@@ -169,6 +169,177 @@ async fn fan_out_with_patterns_filters_and_standard_signatures() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_filters_select_what_each_endpoint_gets() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = server(dir.path()).await;
+    let (a, b) = (Receiver::start().await, Receiver::start().await);
+    // Large invoices, and only live ones (an equality filter besides).
+    let filter_a = json!({"type": {"$startsWith": "invoice."}, "data.amount": {"$gt": 100}});
+    let ep_a = endpoint(
+        &srv,
+        json!({"url": a.url, "events": ["*"], "filters": {"live": true}, "filter": filter_a}),
+    )
+    .await;
+    assert_eq!(ep_a["filter"], filter_a);
+    // European currencies, or customers without a tier.
+    let filter_b = json!({"$or": [
+        {"data.currency": {"$in": ["EUR", "GBP"]}},
+        {"data.customer.tier": {"$exists": false}}
+    ]});
+    endpoint(
+        &srv,
+        json!({"url": b.url, "events": ["*"], "filter": filter_b}),
+    )
+    .await;
+
+    let gold = json!({"tier": "gold"});
+    let mut to_a = Vec::new();
+    let mut to_b = Vec::new();
+    for (event_type, data, (for_a, for_b)) in [
+        (
+            "invoice.paid",
+            json!({"amount": 150, "currency": "EUR", "customer": gold, "live": true}),
+            (true, true),
+        ),
+        (
+            "invoice.paid",
+            json!({"amount": 50, "currency": "USD", "customer": gold, "live": true}),
+            (false, false),
+        ),
+        (
+            "order.paid",
+            json!({"amount": 500, "currency": "GBP", "customer": gold, "live": true}),
+            (false, true),
+        ),
+        (
+            "invoice.created",
+            json!({"amount": 100.5, "currency": "USD", "customer": {"tier": "free"}, "live": true}),
+            (true, false),
+        ),
+        // A string is not a number; a missing tier passes `$exists: false`.
+        (
+            "invoice.paid",
+            json!({"amount": "1000", "currency": "JPY", "live": true}),
+            (false, true),
+        ),
+        // Passes the operator filter of A, not its equality filter.
+        (
+            "invoice.paid",
+            json!({"amount": 200, "currency": "USD", "customer": gold, "live": false}),
+            (false, false),
+        ),
+    ] {
+        let accepted = send_event(&srv, json!({"type": event_type, "data": data})).await;
+        let id = accepted["id"].as_str().unwrap().to_string();
+        assert_eq!(
+            accepted["deliveries"],
+            usize::from(for_a) + usize::from(for_b),
+            "{event_type} {data}"
+        );
+        if for_a {
+            to_a.push(id.clone());
+        }
+        if for_b {
+            to_b.push(id);
+        }
+    }
+    a.wait_for(to_a.len(), WAIT).await;
+    b.wait_for(to_b.len(), WAIT).await;
+    // Every delivery was queued before its event was accepted: once the
+    // queue is empty, nothing more is on its way.
+    srv.wait_queue_empty().await;
+    let ids = |r: &Receiver| {
+        let mut ids: Vec<String> = r
+            .received()
+            .iter()
+            .map(|x| x.json()["id"].as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+    to_a.sort();
+    to_b.sort();
+    assert_eq!(ids(&a), to_a);
+    assert_eq!(ids(&b), to_b);
+
+    // Refused, at creation and update, with the bad part named; the
+    // endpoint keeps its filter.
+    let bad = json!({"$and": [{"type": "x"}, {"data.amount": {"$gtt": 1}}]});
+    let (status, body) = srv
+        .send(
+            srv.admin(Method::POST, "/endpoints")
+                .json(&json!({"url": a.url, "events": ["*"], "filter": bad})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_request");
+    assert_eq!(
+        body["error"]["message"],
+        "filter.$and[1].data.amount: unknown operator $gtt"
+    );
+    let a_path = format!("/endpoints/{}", ep_a["id"].as_str().unwrap());
+    let (status, body) = srv
+        .send(
+            srv.admin(Method::PATCH, &a_path)
+                .json(&json!({"filter": {"data.currency": {"$in": "EUR"}}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(
+        body["error"]["message"],
+        "filter.data.currency.$in: takes an array"
+    );
+    let deep =
+        json!({"$not": {"$not": {"$not": {"$not": {"$not": {"$not": {"$not": {"$not": {}}}}}}}}});
+    let (status, body) = srv
+        .send(
+            srv.admin(Method::PATCH, &a_path)
+                .json(&json!({"filter": deep})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(
+        body["error"]["message"],
+        "filter: nested more than 8 levels deep"
+    );
+    let (_, now) = srv.send(srv.admin(Method::GET, &a_path)).await;
+    assert_eq!(now["filter"], filter_a);
+
+    // A change applies to the next event; `null` removes the filter.
+    let (status, changed) = srv
+        .send(
+            srv.admin(Method::PATCH, &a_path)
+                .json(&json!({"filter": {"data.amount": {"$lte": 10}}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    let small = json!({"type": "order.paid", "data": {"amount": 5, "live": true}});
+    assert_eq!(send_event(&srv, small).await["deliveries"], 2, "A and B");
+    let (_, changed) = srv
+        .send(
+            srv.admin(Method::PATCH, &a_path)
+                .json(&json!({"filter": null})),
+        )
+        .await;
+    assert!(changed["filter"].is_null(), "{changed}");
+    let (_, list) = srv.send(srv.admin(Method::GET, "/endpoints")).await;
+    let filters: Vec<_> = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["filter"].clone())
+        .collect();
+    assert_eq!(filters, vec![Value::Null, filter_b]);
+    let large = json!({"type": "order.paid", "data": {"amount": 5000, "currency": "USD", "live": true, "customer": gold}});
+    assert_eq!(
+        send_event(&srv, large).await["deliveries"],
+        1,
+        "only A, unfiltered"
+    );
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hex_and_typo3_signatures() {
     let dir = tempfile::tempdir().unwrap();
     let srv = server(dir.path()).await;

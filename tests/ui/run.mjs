@@ -1,7 +1,7 @@
 // Drives the dashboard in Debian's headless Chromium with playwright-core:
 // sign in, upload a module, create a webhook (after a rejected invalid
 // payload), call it, see the invocation, create an endpoint whose receiver
-// fails, send an event, see the failed attempt, retry after the receiver
+// fails (after a refused operator filter), send an event, see the failed attempt, retry after the receiver
 // recovers, see success. Saves a screenshot of each page.
 //
 //   node run.mjs <server-url> <admin-token> <component.wasm> <screenshot-dir>
@@ -117,10 +117,15 @@ try {
   }
   await shot('webhooks-with-invocation');
 
-  // Endpoints: create one whose receiver fails; send a test (fails).
+  // Endpoints: create one whose receiver fails; send a test (fails). A
+  // refused operator filter shows the server's message by the field.
   await page.click('#nav a[href="#/endpoints"]');
   await page.fill('.endpoint-form input[name=url]', receiverUrl);
   await page.fill('.endpoint-form input[name=events]', 'order.*');
+  await page.fill('.endpoint-form textarea[name=filter]', '{"$and": [{"data.order": {"$gtt": 1}}]}');
+  await page.click('.endpoint-form button[type=submit]');
+  await page.waitForSelector('.endpoint-form .filter-error:has-text("filter.$and[0].data.order: unknown operator $gtt")');
+  await page.fill('.endpoint-form textarea[name=filter]', '{"data.order": {"$gt": 40}}');
   await page.click('.endpoint-form button[type=submit]');
   await page.waitForSelector('code.secret');
   await page.waitForSelector('tr[data-endpoint]');

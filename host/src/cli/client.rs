@@ -310,6 +310,7 @@ async fn endpoint(client: &Client, cmd: EndpointCmd) -> Result<(Value, output::K
             endpoint_url,
             events,
             filters,
+            filter,
             description,
             signature,
             secret,
@@ -321,6 +322,9 @@ async fn endpoint(client: &Client, cmd: EndpointCmd) -> Result<(Value, output::K
             });
             if let Some(f) = filters {
                 body["filters"] = parse_json("--filters", &f)?;
+            }
+            if let Some(f) = filter {
+                body["filter"] = parse_json("--where", &f)?;
             }
             if let Some(s) = secret {
                 body["secret"] = json!(s);
@@ -345,6 +349,7 @@ async fn endpoint(client: &Client, cmd: EndpointCmd) -> Result<(Value, output::K
             endpoint_url,
             events,
             filters,
+            filter,
             description,
             signature,
             enable,
@@ -359,6 +364,9 @@ async fn endpoint(client: &Client, cmd: EndpointCmd) -> Result<(Value, output::K
             }
             if let Some(f) = filters {
                 body["filters"] = parse_json("--filters", &f)?;
+            }
+            if let Some(f) = filter {
+                body["filter"] = parse_json("--where", &f)?;
             }
             if let Some(d) = description {
                 body["description"] = json!(d);

@@ -345,6 +345,10 @@ pub enum EndpointCmd {
         /// Equality filters on the event data as JSON, e.g. '{"status":"published"}'.
         #[arg(long)]
         filters: Option<String>,
+        /// Operator filter on the envelope as JSON (docs/outbound.md, "Filters"),
+        /// e.g. '{"data.amount": {"$gt": 100}}'.
+        #[arg(long = "where", value_name = "JSON")]
+        filter: Option<String>,
         /// Description.
         #[arg(long, default_value = "")]
         description: String,
@@ -378,6 +382,9 @@ pub enum EndpointCmd {
         /// New filters (JSON object).
         #[arg(long)]
         filters: Option<String>,
+        /// New operator filter (JSON); `null` removes it.
+        #[arg(long = "where", value_name = "JSON")]
+        filter: Option<String>,
         /// New description.
         #[arg(long)]
         description: Option<String>,

@@ -142,6 +142,9 @@ pub fn print(kind: Kind, v: &Value) {
             println!("url       {}", s(&v["url"]));
             println!("events    {}", v["events"]);
             println!("filters   {}", v["filters"]);
+            if !v["filter"].is_null() {
+                println!("where     {}", v["filter"]);
+            }
             println!("active    {}", s(&v["active"]));
             println!("signature {}", s(&v["signature"]));
             if let Some(secret) = v["secret"].as_str() {

@@ -1,4 +1,7 @@
-//! Which endpoints an event goes to: event-type patterns and data filters.
+//! Which endpoints an event goes to: event-type patterns, equality
+//! `filters` on the data, and operator [`filter`]s on the envelope.
+
+pub mod filter;
 
 use serde_json::{Map, Value};
 

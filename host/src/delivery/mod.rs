@@ -19,6 +19,7 @@ use crate::store::{
 };
 use chrono::{DateTime, Utc};
 use guard::AddressGuard;
+use matching::filter::{Envelope, Filter};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -52,6 +53,8 @@ pub struct NewEndpoint {
     pub events: Vec<String>,
     /// Data filters.
     pub filters: Map<String, Value>,
+    /// Operator filter on the envelope (checked here).
+    pub filter: Option<Value>,
     /// Free text.
     pub description: String,
     /// Start active.
@@ -71,6 +74,8 @@ pub struct EndpointPatch {
     pub events: Option<Vec<String>>,
     /// New filters.
     pub filters: Option<Map<String, Value>>,
+    /// New operator filter; `Some(None)` removes it.
+    pub filter: Option<Option<Value>>,
     /// New description.
     pub description: Option<String>,
     /// Enable (also clears an automatic disable) or disable.
@@ -117,7 +122,29 @@ struct Claims {
 struct EndpointCache {
     /// Bumped by every change, so a read that raced one is not kept.
     generation: u64,
-    endpoints: Option<Arc<Vec<EndpointRecord>>>,
+    endpoints: Option<Arc<Vec<CachedEndpoint>>>,
+}
+
+/// An endpoint as fan-out uses it: the record, and its operator filter
+/// compiled once per cache fill rather than once per event.
+struct CachedEndpoint {
+    record: EndpointRecord,
+    filter: Option<Filter>,
+}
+
+impl CachedEndpoint {
+    fn new(record: EndpointRecord) -> Self {
+        let filter = record.filter.as_ref().map(|f| {
+            Filter::compile(f).unwrap_or_else(|e| {
+                // Filters are checked when set, so only a record written by
+                // another version gets here: send it nothing rather than
+                // everything.
+                tracing::warn!(endpoint = %record.id, error = %e, "stored filter refused; the endpoint gets no events");
+                Filter::nothing()
+            })
+        });
+        Self { record, filter }
+    }
 }
 
 impl Outbound {
@@ -135,7 +162,7 @@ impl Outbound {
     }
 
     /// Every endpoint, from the cache.
-    fn cached_endpoints(&self) -> Result<Arc<Vec<EndpointRecord>>> {
+    fn cached_endpoints(&self) -> Result<Arc<Vec<CachedEndpoint>>> {
         let generation = {
             let cache = self.cache.read().unwrap_or_else(|e| e.into_inner());
             if let Some(all) = &cache.endpoints {
@@ -143,7 +170,13 @@ impl Outbound {
             }
             cache.generation
         };
-        let all = Arc::new(self.store.list_endpoints()?);
+        let all: Arc<Vec<_>> = Arc::new(
+            self.store
+                .list_endpoints()?
+                .into_iter()
+                .map(CachedEndpoint::new)
+                .collect(),
+        );
         let mut cache = self.cache.write().unwrap_or_else(|e| e.into_inner());
         if cache.generation == generation {
             cache.endpoints = Some(all.clone());
@@ -156,8 +189,8 @@ impl Outbound {
         Ok(self
             .cached_endpoints()?
             .iter()
-            .find(|e| e.id == id)
-            .cloned())
+            .find(|e| e.record.id == id)
+            .map(|e| e.record.clone()))
     }
 
     /// Forgets the cached endpoints after a change.
@@ -203,9 +236,12 @@ impl Outbound {
             .ok_or_else(|| OutboundError::NotFound(format!("no endpoint {id:?}")))
     }
 
-    /// Creates an endpoint after checking its URL, patterns and secret.
+    /// Creates an endpoint after checking its URL, patterns, filter and secret.
     pub async fn create_endpoint(&self, new: NewEndpoint) -> Result<EndpointRecord> {
         matching::validate_patterns(&new.events).map_err(OutboundError::Invalid)?;
+        if let Some(f) = &new.filter {
+            check_filter(f)?;
+        }
         let secret = match new.secret {
             Some(s) => check_secret(s)?,
             None => generate_secret(),
@@ -217,6 +253,7 @@ impl Outbound {
             url,
             events: new.events,
             filters: new.filters,
+            filter: new.filter,
             description: new.description,
             active: new.active,
             secret,
@@ -241,6 +278,9 @@ impl Outbound {
         if let Some(events) = &patch.events {
             matching::validate_patterns(events).map_err(OutboundError::Invalid)?;
         }
+        if let Some(Some(f)) = &patch.filter {
+            check_filter(f)?;
+        }
         let _guard = self.endpoint_lock.lock().await;
         let mut ep = self.endpoint(id)?;
         if let Some(u) = url {
@@ -251,6 +291,9 @@ impl Outbound {
         }
         if let Some(f) = patch.filters {
             ep.filters = f;
+        }
+        if let Some(f) = patch.filter {
+            ep.filter = f;
         }
         if let Some(d) = patch.description {
             ep.description = d;
@@ -364,15 +407,20 @@ impl Outbound {
     /// Deliveries of `event` to every active endpoint it matches.
     pub(crate) fn plan(&self, event: &EventRecord) -> Result<Vec<DeliveryRecord>> {
         let data: Value = serde_json::from_str(event.data.get()).unwrap_or(Value::Null);
+        // Made once, and only if some endpoint has an operator filter.
+        let envelope = std::cell::OnceCell::new();
         Ok(self
             .cached_endpoints()?
             .iter()
             .filter(|ep| {
-                ep.active
-                    && matching::type_matches(&ep.events, &event.event_type)
-                    && matching::filters_match(&ep.filters, &data)
+                ep.record.active
+                    && matching::type_matches(&ep.record.events, &event.event_type)
+                    && matching::filters_match(&ep.record.filters, &data)
+                    && ep.filter.as_ref().is_none_or(|f| {
+                        f.matches(envelope.get_or_init(|| Envelope::new(&event.event_type, &data)))
+                    })
             })
-            .map(|ep| new_delivery(event, ep))
+            .map(|ep| new_delivery(event, &ep.record))
             .collect())
     }
 
@@ -561,6 +609,12 @@ pub(crate) fn new_delivery(event: &EventRecord, ep: &EndpointRecord) -> Delivery
         created_at: event.created_at,
         updated_at: event.created_at,
     }
+}
+
+fn check_filter(filter: &Value) -> Result<()> {
+    Filter::compile(filter)
+        .map(drop)
+        .map_err(|e| OutboundError::Invalid(e.to_string()))
 }
 
 fn check_secret(secret: String) -> Result<String> {

@@ -26,6 +26,11 @@ pub struct EndpointRecord {
     pub events: Vec<String>,
     /// Equality filters on fields (or dotted paths) of the event data.
     pub filters: Map<String, Value>,
+    /// Operator filter on the envelope, as the client gave it (checked when
+    /// set; see [`crate::delivery::matching::filter`]). Absent in records
+    /// written before filters existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<Value>,
     /// Free text.
     pub description: String,
     /// Inactive endpoints receive nothing.

@@ -2,6 +2,8 @@
 
 use crate::api::AppState;
 use crate::api::error::{ApiError, ApiJson, ErrorResponses};
+use crate::config::{MAX_FILTER_BYTES, MAX_FILTER_DEPTH};
+use crate::delivery::matching::filter::{COMBINATORS, OPERATORS};
 use crate::delivery::{EndpointPatch, NewEndpoint};
 use crate::signing::SignatureScheme;
 use crate::store::EndpointRecord;
@@ -12,12 +14,16 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value, json};
+use std::borrow::Cow;
 use std::net::Ipv6Addr;
 use utoipa::ToSchema;
 use utoipa::openapi::RefOr;
-use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, SchemaType, Type};
+use utoipa::openapi::schema::{
+    AdditionalProperties, AnyOfBuilder, ArrayBuilder, Object, ObjectBuilder, OneOfBuilder, Ref,
+    Schema, SchemaType, Type,
+};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -121,6 +127,145 @@ fn events_schema() -> RefOr<Schema> {
 
 fn events_patch_schema() -> RefOr<Schema> {
     events_property(true, "New event list (the same rules as at creation).")
+}
+
+/// The keys of a filter condition as the server accepts them
+/// ([`crate::delivery::matching::filter::Filter::compile`]): a combinator,
+/// or a path: `type`, `data`, or `data` followed by `.`-separated non-empty
+/// keys.
+pub(crate) const FILTER_KEY_PATTERN: &str = r"^(\$and|\$or|\$not|type|data(\.[^.]+)*)$";
+
+/// Keys of an object compared whole under a path (a bare value): any key
+/// not starting with `$` (an object with one is a set of operators).
+pub(crate) const PLAIN_KEY_PATTERN: &str = r"^([^$]|$)";
+
+/// An example filter, in the document and checked by the tests.
+pub(crate) fn filter_example() -> Value {
+    json!({
+        "type": {"$startsWith": "invoice."},
+        "data.amount": {"$gte": 100},
+        "$or": [
+            {"data.currency": {"$in": ["EUR", "USD"]}},
+            {"$not": {"data.customer.tier": "free"}}
+        ]
+    })
+}
+
+/// The filter grammar, for the document: the `EndpointFilter` schema. The
+/// filter itself is a JSON value, checked by
+/// [`crate::delivery::matching::filter::Filter::compile`].
+pub(crate) struct EndpointFilter;
+
+impl utoipa::PartialSchema for EndpointFilter {
+    fn schema() -> RefOr<Schema> {
+        let condition = || Ref::from_schema_name("EndpointFilter");
+        let conditions = || ArrayBuilder::new().items(condition()).min_items(Some(1));
+        let mut operators = ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .min_properties(Some(1))
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+        for op in OPERATORS {
+            let operand = match op {
+                "$eq" | "$neq" => Object::with_type(SchemaType::AnyValue),
+                "$gt" | "$gte" | "$lt" | "$lte" => {
+                    Object::with_type(SchemaType::from_iter([Type::Number, Type::String]))
+                }
+                "$in" | "$nin" => Object::with_type(Type::Array),
+                "$exists" => Object::with_type(Type::Boolean),
+                _ => Object::with_type(Type::String),
+            };
+            operators = operators.property(op, operand);
+        }
+        let bare_value = Object::with_type(SchemaType::from_iter([
+            Type::Null,
+            Type::Boolean,
+            Type::Number,
+            Type::String,
+            Type::Array,
+        ]));
+        let bare_object = ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .property_names(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some(PLAIN_KEY_PATTERN)),
+            ));
+        let at_path = AnyOfBuilder::new()
+            .item(bare_value)
+            .item(bare_object)
+            .item(operators);
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .property("$and", conditions())
+            .property("$or", conditions())
+            .property("$not", condition())
+            .property_names(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some(FILTER_KEY_PATTERN)),
+            ))
+            .additional_properties(Some(Schema::AnyOf(at_path.build())))
+            .description(Some(filter_description()))
+            .examples([filter_example()])
+            .into()
+    }
+}
+
+impl ToSchema for EndpointFilter {
+    fn name() -> Cow<'static, str> {
+        "EndpointFilter".into()
+    }
+}
+
+fn filter_description() -> String {
+    format!(
+        "Operator filter: only events that pass it are delivered. An object whose keys are \
+         paths of the delivery envelope, `type`, `data` or `data.` followed by dotted keys \
+         (a number indexes an array: `data.lines.0.sku`), or {combinators}: `$and` and `$or` \
+         take a non-empty array of filters, `$not` one filter. All keys of an object must hold. \
+         Under a path goes a bare value (the same as `$eq`) or an object of operators, all of \
+         which must hold: {operators}. `$gt`, `$gte`, `$lt` and `$lte` take a number or a string \
+         and compare numbers with numbers and strings with strings (by code point), never \
+         across types; `$eq`, `$neq`, `$in` and `$nin` (arrays) use JSON equality, numbers by \
+         value (`1` equals `1.0`); `$exists` takes a boolean; `$startsWith` and `$endsWith` \
+         take a string and pass strings only. A missing path passes only `$exists: false`, \
+         `$neq` and `$nin`. At most {MAX_FILTER_BYTES} bytes of JSON and {MAX_FILTER_DEPTH} \
+         levels of nesting. Example: {example}",
+        combinators = COMBINATORS.map(|c| format!("`{c}`")).join(", "),
+        operators = OPERATORS.map(|o| format!("`{o}`")).join(", "),
+        example = filter_example(),
+    )
+}
+
+/// `filter` of a request or an endpoint: an [`EndpointFilter`] or `null`.
+fn filter_property(description: &str) -> RefOr<Schema> {
+    OneOfBuilder::new()
+        .item(Object::with_type(Type::Null))
+        .item(Ref::from_schema_name("EndpointFilter"))
+        .description(Some(description))
+        .into()
+}
+
+fn filter_schema() -> RefOr<Schema> {
+    filter_property(
+        "Operator filter on the envelope (see `EndpointFilter`), checked besides `filters`; \
+         absent or `null`: none. A filter the server refuses gets `400 invalid_request` with \
+         a message pointing at the bad part (`filter.$and[1].data.amount: unknown operator $gtt`).",
+    )
+}
+
+fn filter_patch_schema() -> RefOr<Schema> {
+    filter_property("New operator filter (the same rules as at creation); `null` removes it.")
+}
+
+fn filter_out_schema() -> RefOr<Schema> {
+    filter_property("Operator filter on the envelope, `null` when there is none.")
+}
+
+/// A field that may be given as `null`: absent is `None`, `null` is
+/// `Some(None)`.
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<Value>>, D::Error> {
+    Option::<Value>::deserialize(d).map(Some)
 }
 
 /// Whether `url` matches [`URL_PATTERN`], checked by hand (hookhost has no
@@ -245,6 +390,9 @@ pub(crate) struct EndpointIn {
     #[serde(default)]
     #[schema(value_type = Object)]
     filters: Map<String, Value>,
+    #[serde(default)]
+    #[schema(schema_with = filter_schema)]
+    filter: Option<Value>,
     /// Free text.
     #[serde(default)]
     description: String,
@@ -275,6 +423,9 @@ pub(crate) struct EndpointPatchIn {
     /// New filters.
     #[schema(value_type = Option<Object>)]
     filters: Option<Map<String, Value>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = filter_patch_schema)]
+    filter: Option<Option<Value>>,
     /// Free text.
     description: Option<String>,
     /// Enable (clears the failing streak) or disable.
@@ -295,6 +446,8 @@ pub(crate) struct EndpointOut {
     /// Equality filters on the event's `data`.
     #[schema(value_type = Object)]
     filters: Map<String, Value>,
+    #[schema(schema_with = filter_out_schema)]
+    filter: Option<Value>,
     /// Free text.
     description: String,
     /// Whether it gets deliveries.
@@ -371,6 +524,7 @@ fn endpoint_out(ep: EndpointRecord) -> EndpointOut {
         url: ep.url,
         events: ep.events,
         filters: ep.filters,
+        filter: ep.filter,
         description: ep.description,
         active: ep.active,
         signature: ep.signature,
@@ -404,6 +558,7 @@ pub(crate) async fn create(
         url: body.url,
         events: body.events,
         filters: body.filters,
+        filter: body.filter,
         description: body.description,
         active: body.active,
         secret: body.secret,
@@ -456,6 +611,7 @@ pub(crate) async fn update(
         url: body.url,
         events: body.events,
         filters: body.filters,
+        filter: body.filter,
         description: body.description,
         active: body.active,
         signature: body.signature,
@@ -581,6 +737,7 @@ pub(crate) async fn test(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::delivery::matching::filter::{Envelope, Filter};
     use crate::delivery::matching::validate_patterns;
 
     #[test]
@@ -666,6 +823,91 @@ mod tests {
                 "{p:?}"
             );
         }
+    }
+
+    /// [`FILTER_KEY_PATTERN`], evaluated by hand: a combinator, `type`,
+    /// or `data` followed by `.`-prefixed non-empty keys.
+    fn matches_filter_key_pattern(k: &str) -> bool {
+        ["$and", "$or", "$not", "type", "data"].contains(&k)
+            || k.strip_prefix("data.")
+                .is_some_and(|rest| rest.split('.').all(|s| !s.is_empty()))
+    }
+
+    /// Whether the server takes `key` as a key of a filter condition.
+    fn key_accepted(key: &str) -> bool {
+        let operand = match key {
+            "$and" | "$or" => json!([{}]),
+            "$not" => json!({}),
+            _ => json!(1),
+        };
+        Filter::compile(&json!({ key: operand })).is_ok()
+    }
+
+    #[test]
+    fn the_filter_key_pattern_is_what_the_server_accepts() {
+        assert_eq!(
+            FILTER_KEY_PATTERN,
+            r"^(\$and|\$or|\$not|type|data(\.[^.]+)*)$"
+        );
+        // Every string of up to 6 characters over an alphabet that covers
+        // each case of the rule, and the words of the grammar around them.
+        let alphabet = ['d', '.', '$', 'a', 'é'];
+        let mut all = vec![String::new()];
+        let mut last = vec![String::new()];
+        for _ in 0..6 {
+            last = last
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+                .collect();
+            all.extend(last.iter().cloned());
+        }
+        for word in ["data", "type", "$and", "$or", "$not", "$eq", "$nor", "id"] {
+            for tail in ["", ".", ".a", "..a", ".a.", ".0.é", "x", " "] {
+                all.push(format!("{word}{tail}"));
+            }
+        }
+        for k in all {
+            assert_eq!(key_accepted(&k), matches_filter_key_pattern(&k), "{k:?}");
+        }
+    }
+
+    /// Under a path, an object is a bare value exactly when no key starts
+    /// with `$` ([`PLAIN_KEY_PATTERN`]); otherwise every key is an operator.
+    #[test]
+    fn bare_objects_and_operator_objects() {
+        assert_eq!(PLAIN_KEY_PATTERN, r"^([^$]|$)");
+        let plain = |k: &str| !k.starts_with('$');
+        for k in ["", "a", "a$", " $", "é", "$", "$a", "$eq"] {
+            let accepted = Filter::compile(&json!({"data.x": { k: 1 }})).is_ok();
+            assert_eq!(accepted, plain(k) || k == "$eq", "{k:?}");
+        }
+        for op in OPERATORS {
+            assert!(
+                Filter::compile(&json!({"data.x": { op: 1, "a": 1 }})).is_err(),
+                "{op} mixed with a plain key"
+            );
+        }
+        assert!(
+            Filter::compile(&json!({"data.x": {}})).is_ok(),
+            "{{}} is a bare value"
+        );
+    }
+
+    #[test]
+    fn the_filter_example_is_accepted_and_means_what_it_says() {
+        let example = Filter::compile(&filter_example()).unwrap();
+        let data = json!({"amount": 120, "currency": "GBP", "customer": {"tier": "pro"}});
+        let pass = |t: &str, d: &Value| example.matches(&Envelope::new(t, d));
+        assert!(pass("invoice.paid", &data));
+        assert!(!pass("order.paid", &data));
+        assert!(!pass(
+            "invoice.paid",
+            &json!({"amount": 99, "currency": "EUR"})
+        ));
+        assert!(!pass(
+            "invoice.paid",
+            &json!({"amount": 100, "currency": "GBP", "customer": {"tier": "free"}})
+        ));
     }
 
     #[test]

@@ -29,7 +29,7 @@ use utoipa::{Modify, OpenApi};
         endpoints::secret, endpoints::rotate, endpoints::recover, endpoints::test,
         deliveries::list, deliveries::show, deliveries::retry,
     ),
-    components(schemas(ErrorBody, ErrorDetail)),
+    components(schemas(ErrorBody, ErrorDetail, endpoints::EndpointFilter)),
     modifiers(&BearerToken, &OperationIds, &Links),
     security(("admin_token" = [])),
     tags(
@@ -422,6 +422,70 @@ mod tests {
             );
             assert_eq!(props["events"]["minItems"], 1, "{name}");
         }
+        // The filter: one grammar for requests and endpoints, its keys and
+        // operators those of the code, its limits those of config.rs.
+        for name in ["EndpointIn", "EndpointPatchIn", "EndpointOut"] {
+            let filter = &schemas[name]["properties"]["filter"]["oneOf"];
+            assert_eq!(
+                filter,
+                &serde_json::json!([
+                    {"type": "null"},
+                    {"$ref": "#/components/schemas/EndpointFilter"}
+                ]),
+                "{name}"
+            );
+        }
+        let filter = &schemas["EndpointFilter"];
+        assert_eq!(
+            filter["propertyNames"]["pattern"],
+            endpoints::FILTER_KEY_PATTERN
+        );
+        let combinators: Vec<_> = filter["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        assert_eq!(combinators, ["$and", "$not", "$or"]);
+        for c in ["$and", "$or"] {
+            assert_eq!(filter["properties"][c]["minItems"], 1);
+        }
+        let [bare, bare_object, operators] = filter["additionalProperties"]["anyOf"]
+            .as_array()
+            .unwrap()
+            .as_slice()
+        else {
+            panic!("three forms of a value under a path: {filter}");
+        };
+        assert!(!bare["type"].as_array().unwrap().contains(&"object".into()));
+        assert_eq!(
+            bare_object["propertyNames"]["pattern"],
+            endpoints::PLAIN_KEY_PATTERN
+        );
+        let mut documented: Vec<_> = operators["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut code = crate::delivery::matching::filter::OPERATORS.to_vec();
+        documented.sort();
+        code.sort();
+        assert_eq!(documented, code);
+        assert_eq!(operators["additionalProperties"], false);
+        let description = filter["description"].as_str().unwrap();
+        for op in crate::delivery::matching::filter::OPERATORS
+            .iter()
+            .chain(&crate::delivery::matching::filter::COMBINATORS)
+        {
+            assert!(description.contains(&format!("`{op}`")), "{op}");
+        }
+        assert!(description.contains(&format!("{} bytes", crate::config::MAX_FILTER_BYTES)));
+        assert!(description.contains(&format!("{} levels", crate::config::MAX_FILTER_DEPTH)));
+        for example in filter["examples"].as_array().unwrap() {
+            crate::delivery::matching::filter::Filter::compile(example).unwrap();
+        }
+
         for name in ["EndpointIn", "RotateIn"] {
             let secret = &schemas[name]["properties"]["secret"];
             assert_eq!(secret["pattern"], "^[!-~]{16,256}$", "{name}");
