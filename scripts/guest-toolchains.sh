@@ -6,20 +6,30 @@
 # before building the Python, JavaScript or C examples.
 #
 #   Python      componentize-py 0.25.1           (PyPI)
+#   Ed25519     cryptography 48.0.0 (PyPI): tests/scripts/verify_ed25519.py checks
+#               hookhost's `standard-ed25519` signatures with it, independently
 #   JavaScript  @bytecodealliance/componentize-js 0.23.0 (+ preview2-shim 0.25.0), locked in
 #               examples/js-echo/package-lock.json (npm)
 #   C           clang, lld, wasi-libc, libclang-rt-14-dev-wasm32 (Debian);
 #               bindings and componentizing by tools/wit-c (this workspace)
 #   Dashboard   chromium (Debian) + playwright-core 1.64.1, locked in
 #               tests/ui/package-lock.json (npm)
+#   Signers     the providers' own signing libraries tests/tests/verify.rs signs
+#               inbound requests with: stripe 23.1.0 + @octokit/webhooks-methods
+#               6.0.0, locked in tests/signers/package-lock.json (npm), and
+#               standardwebhooks 1.1.0 (PyPI)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 
 COMPONENTIZE_PY=0.25.1
+CRYPTOGRAPHY=48.0.0
 COMPONENTIZE_JS=0.23.0  # these two must match examples/js-echo/package.json
 PREVIEW2_SHIM=0.25.0
 APT_PACKAGES=(clang lld wasi-libc libclang-rt-14-dev-wasm32 chromium)
 PLAYWRIGHT=1.64.1  # must match tests/ui/package.json
+STRIPE=23.1.0  # these two must match tests/signers/package.json
+OCTOKIT_WEBHOOKS_METHODS=6.0.0
+STANDARDWEBHOOKS_PY=1.1.0
 
 say() { printf '[guest-toolchains] %s\n' "$*"; }
 
@@ -31,6 +41,11 @@ if [ "$(componentize-py --version 2>/dev/null)" != "componentize-py $COMPONENTIZ
   if command -v pyenv >/dev/null; then pyenv rehash; fi
 fi
 componentize-py --version
+if [ "$(python3 -c 'import cryptography; print(cryptography.__version__)' 2>/dev/null)" != "$CRYPTOGRAPHY" ]; then
+  say "pip install cryptography==$CRYPTOGRAPHY"
+  python3 -m pip install --quiet --disable-pip-version-check "cryptography==$CRYPTOGRAPHY"
+fi
+python3 -c 'import cryptography; print("cryptography", cryptography.__version__)'
 
 # --- JavaScript ---------------------------------------------------------------
 js="$root/examples/js-echo"
@@ -50,6 +65,19 @@ ui="$root/tests/ui"
 if [ "$(node -p "require('$ui/node_modules/playwright-core/package.json').version" 2>/dev/null || true)" != "$PLAYWRIGHT" ]; then
   say "npm install in tests/ui (locked versions)"
   (cd "$ui" && npm install --no-audit --no-fund --loglevel=error)
+fi
+
+# --- Inbound verification test (the providers' own signing libraries) ----------
+signers="$root/tests/signers"
+signer_version() { node -p "require('$signers/node_modules/$1/package.json').version" 2>/dev/null || true; }
+if [ "$(signer_version stripe)" != "$STRIPE" ] \
+  || [ "$(signer_version @octokit/webhooks-methods)" != "$OCTOKIT_WEBHOOKS_METHODS" ]; then
+  say "npm install in tests/signers (locked versions)"
+  (cd "$signers" && npm install --no-audit --no-fund --loglevel=error)
+fi
+if [ "$(python3 -c 'import importlib.metadata as m; print(m.version("standardwebhooks"))' 2>/dev/null || true)" != "$STANDARDWEBHOOKS_PY" ]; then
+  say "pip install standardwebhooks==$STANDARDWEBHOOKS_PY"
+  python3 -m pip install --quiet --disable-pip-version-check "standardwebhooks==$STANDARDWEBHOOKS_PY"
 fi
 
 # --- C and the browser (Debian packages) ----------------------------------------

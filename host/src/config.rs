@@ -57,7 +57,8 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 /// Most request headers a client may send.
 pub const MAX_REQUEST_HEADERS: usize = 100;
 /// Finished records (events, emissions, deliveries with their attempts,
-/// invocations, idempotency keys) older than this are removed.
+/// invocations, idempotency keys, answers remembered for inbound
+/// deduplication) older than this are removed.
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
 /// Epoch tick of the interruption clock; timeouts are precise to about this.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -85,6 +86,31 @@ pub const MAX_FILTER_BYTES: usize = 10 << 10;
 /// Deepest JSON nesting of an endpoint `filter` (the filter object itself is
 /// level 1): bounds the recursion of checking and matching it.
 pub const MAX_FILTER_DEPTH: usize = 8;
+/// Most custom `headers` of one endpoint. With the name and value bounds
+/// below, they add at most ~11 KB to a request: under the 16 KiB of
+/// request headers common servers take by default (Node's), beside ours.
+/// (Only per-header bounds, so that the OpenAPI document can state them.)
+pub const MAX_ENDPOINT_HEADERS: usize = 10;
+/// Longest custom header name.
+pub const MAX_HEADER_NAME_BYTES: usize = 64;
+/// Longest custom header value (room for a bearer token or a JWT).
+pub const MAX_HEADER_VALUE_BYTES: usize = 1024;
+
+/// How far an inbound signature's timestamp may be from the host's clock
+/// (either way) for the schemes that sign one (Stripe, Standard Webhooks,
+/// Slack, `hmac` with a timestamp): the providers' own libraries default to
+/// five minutes.
+pub const DEFAULT_VERIFY_TOLERANCE: &str = "5m";
+/// Extra secrets (besides `secret`) valid at once for an inbound
+/// verification, for rotation.
+pub const MAX_VERIFY_EXTRA_SECRETS: usize = 4;
+/// How long a deduplication key replays the first answer, unless the
+/// webhook says otherwise (Stripe, GitHub and Svix retry for up to 3 days;
+/// most retries come within hours).
+pub const DEFAULT_DEDUP_WINDOW: &str = "24h";
+/// Body of a remembered answer kept for replay to duplicates; the rest is
+/// cut (webhook answers are small: most senders ignore them).
+pub const DEDUP_BODY_BYTES: usize = 64 << 10;
 
 /// Outbound delivery settings.
 #[derive(Debug, Clone)]

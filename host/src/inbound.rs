@@ -2,12 +2,14 @@
 //! handler in a sandbox, commit what it recorded, and say what to answer.
 //! Knows nothing of axum; `api::ingress` does the HTTP framing.
 
-use crate::registry::Registry;
+use crate::dedup::{Claim, Deduplicator, Leader};
+use crate::registry::{LiveWebhook, Registry};
 use crate::runtime::bindings::hookhost::handler::types::HandlerError;
 use crate::runtime::bindings::{Context, Request, Response};
 use crate::runtime::{GuestRecord, Outcome};
 use crate::store::{
-    Committer, EmissionRecord, EventRecord, EventSource, InvocationCommit, InvocationRecord, ids,
+    Committer, DedupRecord, EmissionRecord, EventRecord, EventSource, InvocationCommit,
+    InvocationRecord, ids,
 };
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -28,6 +30,17 @@ pub enum Reply {
     },
 }
 
+/// Response header of a replayed answer: the invocation that produced it.
+pub const DUPLICATE_HEADER: &str = "x-hookhost-duplicate-of";
+
+/// Why a request does not reach its handler.
+enum Refused {
+    /// Answer with this error (status, code, message).
+    Reply(u16, &'static str, String),
+    /// A duplicate: replay the first answer.
+    Duplicate(DedupRecord),
+}
+
 /// The result of [`Inbound::serve`].
 pub struct Served {
     /// The invocation id, when the handler was run (or tried).
@@ -41,14 +54,17 @@ pub struct Served {
 pub struct Inbound {
     registry: Arc<Registry>,
     committer: Committer,
+    dedup: Arc<Deduplicator>,
 }
 
 impl Inbound {
     /// Serves requests from `registry`, committing through `committer`.
     pub fn new(registry: Arc<Registry>, committer: Committer) -> Self {
+        let dedup = Deduplicator::new(registry.store().clone());
         Self {
             registry,
             committer,
+            dedup,
         }
     }
 
@@ -84,7 +100,7 @@ impl Inbound {
     async fn invoke(
         &self,
         webhook_id: &str,
-        hook: Arc<crate::registry::LiveWebhook>,
+        hook: Arc<LiveWebhook>,
         request: Request,
         invocation_id: String,
     ) -> Served {
@@ -102,6 +118,14 @@ impl Inbound {
             emitted: 0,
             published: 0,
             output: None,
+        };
+
+        let leader = match self.admit(webhook_id, &hook, &request, received_at).await {
+            Ok(leader) => leader,
+            Err(Refused::Reply(status, code, message)) => {
+                return self.finish(log, status, code, message).await;
+            }
+            Err(Refused::Duplicate(first)) => return self.replay(log, first),
         };
 
         let Some(module) = self.registry.module(&hook.record.module) else {
@@ -159,6 +183,25 @@ impl Inbound {
                         },
                     };
                 }
+                if let Some(leader) = leader
+                    && (200..300).contains(&response.status)
+                {
+                    let content_type = response
+                        .headers
+                        .iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+                        .map(|(_, v)| v.clone());
+                    let remembered = leader.remember(
+                        &invocation_id,
+                        response.status,
+                        content_type,
+                        &response.body,
+                        received_at,
+                    );
+                    if let Err(e) = remembered {
+                        tracing::warn!(error = %e, "the answer could not be remembered for deduplication");
+                    }
+                }
                 Served {
                     invocation_id: Some(invocation_id),
                     reply: Reply::Handler(response),
@@ -179,6 +222,71 @@ impl Inbound {
                 self.finish(log, f.kind.status(), f.kind.as_str(), f.message)
                     .await
             }
+        }
+    }
+
+    /// The checks before a handler runs: the signature, then the delivery
+    /// id (after the signature, so that an unverified request can neither
+    /// get a remembered answer nor take an id). `Ok(Some(leader))`: this
+    /// request runs the handler for its delivery id.
+    async fn admit(
+        &self,
+        webhook_id: &str,
+        hook: &LiveWebhook,
+        request: &Request,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Leader>, Refused> {
+        if let Some(verifier) = &hook.verifier
+            && let Err(message) = verifier.verify(&request.headers, &request.body, now.timestamp())
+        {
+            tracing::debug!(reason = %message, "request not verified");
+            return Err(Refused::Reply(401, "unverified", message));
+        }
+        let Some(dedup) = &hook.record.dedup else {
+            return Ok(None);
+        };
+        let scheme = hook.verifier.as_ref().map(|v| v.scheme());
+        let Some(key) = dedup.key_of(scheme, &request.headers, &request.body) else {
+            return Ok(None);
+        };
+        match self
+            .dedup
+            .claim(webhook_id, &key, dedup.window(), now)
+            .await
+        {
+            Ok(Claim::Lead(leader)) => Ok(Some(leader)),
+            Ok(Claim::Replay(first)) => Err(Refused::Duplicate(first)),
+            Err(e) => {
+                tracing::error!(error = %e, "deduplication lookup failed");
+                Err(Refused::Reply(
+                    503,
+                    "storage_unavailable",
+                    "the delivery id could not be checked; retry".into(),
+                ))
+            }
+        }
+    }
+
+    /// Answers a duplicate with the first answer to its delivery id.
+    fn replay(&self, mut log: InvocationRecord, first: DedupRecord) -> Served {
+        log.status = first.status;
+        log.outcome = "duplicate".into();
+        log.error = Some(format!("replayed the answer of {}", first.invocation_id));
+        let invocation_id = log.id.clone();
+        let received_at = log.received_at;
+        self.committer
+            .commit_later(to_commit(log, Vec::new(), received_at));
+        let mut headers = vec![(DUPLICATE_HEADER.to_string(), first.invocation_id.clone())];
+        if let Some(ct) = first.content_type {
+            headers.push(("content-type".into(), ct));
+        }
+        Served {
+            invocation_id: Some(invocation_id),
+            reply: Reply::Handler(Response {
+                status: first.status,
+                headers,
+                body: first.body,
+            }),
         }
     }
 

@@ -9,12 +9,14 @@
 //! Layout: [`api`] (axum routers) calls [`registry`] (webhooks and modules,
 //! cached in memory) which uses [`runtime`] (wasmtime) and [`store`] (sled);
 //! [`delivery`] sends events, signed by [`signing`].
-//! [`server`] wires them together; [`cli`] is the command line.
+//! Inbound requests are checked by [`verify`] and [`dedup`] before a
+//! handler runs. [`server`] wires them together; [`cli`] is the command line.
 #![deny(missing_docs)]
 
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod dedup;
 pub mod delivery;
 pub mod inbound;
 pub mod metrics;
@@ -24,3 +26,4 @@ pub mod runtime;
 pub mod server;
 pub mod signing;
 pub mod store;
+pub mod verify;

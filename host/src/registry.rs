@@ -3,8 +3,10 @@
 //! the cache cannot go stale.
 
 use crate::config::MAX_PAYLOAD_BYTES;
+use crate::dedup::DedupConfig;
 use crate::runtime::{CompileError, CompiledHandler, Runtime};
 use crate::store::{ModuleRecord, Store, StoreError, WebhookRecord};
+use crate::verify::{Verifier, VerifyConfig};
 use chrono::Utc;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -46,14 +48,18 @@ pub struct LiveWebhook {
     pub record: WebhookRecord,
     /// The payload as JSON text, serialized once here rather than per request.
     pub payload_json: Option<String>,
+    /// The signature check, keys decoded once here.
+    pub verifier: Option<Verifier>,
 }
 
 impl LiveWebhook {
     fn new(record: WebhookRecord) -> Self {
         let payload_json = record.payload.as_ref().map(|p| p.to_string());
+        let verifier = record.verify.as_ref().map(Verifier::new);
         Self {
             record,
             payload_json,
+            verifier,
         }
     }
 }
@@ -69,6 +75,10 @@ pub struct NewWebhook {
     pub description: String,
     /// Start enabled.
     pub enabled: bool,
+    /// Signature check (checked by [`VerifyConfig::from_json`]).
+    pub verify: Option<VerifyConfig>,
+    /// Deduplication (checked by [`DedupConfig::from_json`]).
+    pub dedup: Option<DedupConfig>,
 }
 
 /// A partial update of a webhook; `None` leaves a field unchanged.
@@ -82,6 +92,10 @@ pub struct WebhookPatch {
     pub description: Option<String>,
     /// Enable or disable.
     pub enabled: Option<bool>,
+    /// New signature check; `Some(None)` removes it.
+    pub verify: Option<Option<VerifyConfig>>,
+    /// New deduplication; `Some(None)` removes it.
+    pub dedup: Option<Option<DedupConfig>>,
 }
 
 /// Modules and webhooks, persisted in the store and cached in memory.
@@ -307,6 +321,8 @@ impl Registry {
             payload: new.payload,
             description: new.description,
             enabled: new.enabled,
+            verify: new.verify,
+            dedup: new.dedup,
             created_at: now,
             updated_at: now,
         };
@@ -339,6 +355,12 @@ impl Registry {
         }
         if let Some(enabled) = patch.enabled {
             record.enabled = enabled;
+        }
+        if let Some(verify) = patch.verify {
+            record.verify = verify;
+        }
+        if let Some(dedup) = patch.dedup {
+            record.dedup = dedup;
         }
         record.updated_at = Utc::now();
         self.store.put_webhook(&record).await?;

@@ -3,6 +3,10 @@
 //! * [`SignatureScheme::Standard`] — [Standard Webhooks]: `webhook-id`,
 //!   `webhook-timestamp`, `webhook-signature: v1,<base64 HMAC-SHA256 of
 //!   "id.timestamp.body">`, keyed with the base64-decoded part of `whsec_…`.
+//! * [`SignatureScheme::StandardEd25519`] — Standard Webhooks' asymmetric
+//!   variant: the same headers, `webhook-signature: v1a,<base64 Ed25519
+//!   signature of "id.timestamp.body">`, signed with a `whsk_…` private key
+//!   that stays with hookhost; receivers verify with the `whpk_…` public key.
 //! * [`SignatureScheme::Hex`] — `X-Webhook-Signature: sha256=<hex HMAC of
 //!   body>`, `X-Webhook-Timestamp`, `X-Webhook-ID`, keyed with the secret
 //!   string as written (what `hash_hmac('sha256', $body, $secret)` expects).
@@ -17,12 +21,24 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
+use ed25519_dalek::{Signer, SigningKey};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 /// Prefix of generated secrets.
 pub const SECRET_PREFIX: &str = "whsec_";
+
+/// Prefix of Ed25519 private keys: `whsk_` + base64 of the 32-byte secret key.
+pub const SIGNING_KEY_PREFIX: &str = "whsk_";
+
+/// Prefix of Ed25519 public keys: `whpk_` + base64 of the 32-byte public key.
+pub const PUBLIC_KEY_PREFIX: &str = "whpk_";
+
+/// The form of a `whsk_` key, exactly what [`signing_key`] accepts: base64
+/// (standard alphabet, padded) of 32 bytes. Its last character before the
+/// `=` carries 2 unused bits, which must be zero (canonical base64).
+pub const SIGNING_KEY_PATTERN: &str = "^whsk_[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$";
 
 /// How deliveries to an endpoint are signed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -31,17 +47,71 @@ pub enum SignatureScheme {
     /// Standard Webhooks (the default).
     #[default]
     Standard,
+    /// Standard Webhooks with Ed25519 signatures (`v1a`).
+    #[serde(rename = "standard-ed25519")]
+    StandardEd25519,
     /// `X-Webhook-Signature: sha256=<hex>` over the body.
     Hex,
     /// TYPO3 core webhooks.
     Typo3,
 }
 
+impl SignatureScheme {
+    /// Every scheme.
+    pub const ALL: [Self; 4] = [
+        Self::Standard,
+        Self::StandardEd25519,
+        Self::Hex,
+        Self::Typo3,
+    ];
+
+    /// Whether deliveries are signed with an Ed25519 key pair (the secret
+    /// is a `whsk_` private key) rather than with a shared secret.
+    pub fn uses_key_pair(self) -> bool {
+        self == Self::StandardEd25519
+    }
+
+    /// A new secret of the kind this scheme signs with.
+    pub fn generate_secret(self) -> String {
+        if self.uses_key_pair() {
+            generate_signing_key()
+        } else {
+            generate_secret()
+        }
+    }
+}
+
+fn random_32() -> [u8; 32] {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the OS random generator works");
+    bytes
+}
+
 /// A new secret: `whsec_` + base64 of 32 random bytes.
 pub fn generate_secret() -> String {
-    let mut key = [0u8; 32];
-    getrandom::fill(&mut key).expect("the OS random generator works");
-    format!("{SECRET_PREFIX}{}", B64.encode(key))
+    format!("{SECRET_PREFIX}{}", B64.encode(random_32()))
+}
+
+/// A new Ed25519 private key: `whsk_` + base64 of 32 random bytes (any 32
+/// bytes are a valid Ed25519 secret key).
+pub fn generate_signing_key() -> String {
+    format!("{SIGNING_KEY_PREFIX}{}", B64.encode(random_32()))
+}
+
+/// The Ed25519 key of a `whsk_` secret; `None` unless it is of the form
+/// [`SIGNING_KEY_PATTERN`].
+pub fn signing_key(secret: &str) -> Option<SigningKey> {
+    let bytes = B64.decode(secret.strip_prefix(SIGNING_KEY_PREFIX)?).ok()?;
+    Some(SigningKey::from_bytes(&bytes.try_into().ok()?))
+}
+
+/// The public key, `whpk_…`, of a `whsk_` private key.
+pub fn public_key(secret: &str) -> Option<String> {
+    let key = signing_key(secret)?;
+    Some(format!(
+        "{PUBLIC_KEY_PREFIX}{}",
+        B64.encode(key.verifying_key().as_bytes())
+    ))
 }
 
 /// The HMAC key of a Standard Webhooks secret: the base64-decoded part after
@@ -92,6 +162,28 @@ pub fn sign(
                 ("webhook-signature", sig),
             ]
         }
+        SignatureScheme::StandardEd25519 => {
+            let message = [msg_id.as_bytes(), b".", ts.as_bytes(), b".", body].concat();
+            let sig = secrets
+                .iter()
+                .filter_map(|s| {
+                    let key = signing_key(s);
+                    if key.is_none() {
+                        // Keys are checked when stored: only a record written
+                        // by hand gets here.
+                        tracing::warn!("an endpoint secret is not a whsk_ key; skipped");
+                    }
+                    key
+                })
+                .map(|k| format!("v1a,{}", B64.encode(k.sign(&message).to_bytes())))
+                .collect::<Vec<_>>()
+                .join(" ");
+            vec![
+                ("webhook-id", msg_id.into()),
+                ("webhook-timestamp", ts),
+                ("webhook-signature", sig),
+            ]
+        }
         SignatureScheme::Hex => {
             let sig = joined(&|s| format!("sha256={}", hex::encode(hmac(s.as_bytes(), &[body]))));
             vec![
@@ -115,19 +207,28 @@ pub fn sign(
 mod tests {
     use super::*;
 
+    /// The Standard Webhooks published message (id, timestamp, body)
+    /// signed with `secret`.
+    fn sign_vector(scheme: SignatureScheme, secret: &str) -> Vec<(&'static str, String)> {
+        sign(
+            scheme,
+            &[secret],
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            "ep_unused",
+            1614265330,
+            br#"{"test": 2432232314}"#,
+        )
+    }
+
     fn header<'a>(h: &'a [(&str, String)], name: &str) -> &'a str {
         &h.iter().find(|(k, _)| *k == name).unwrap().1
     }
 
     #[test]
     fn standard_webhooks_published_vector() {
-        let h = sign(
+        let h = sign_vector(
             SignatureScheme::Standard,
-            &["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],
-            "msg_p5jXN8AQM9LWM0D4loKWxJek",
-            "ep_unused",
-            1614265330,
-            br#"{"test": 2432232314}"#,
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
         );
         assert_eq!(
             header(&h, "webhook-signature"),
@@ -188,6 +289,121 @@ mod tests {
         let expected = hex::encode(hmac(b"s3cret", &[b"ep_42:{}"]));
         assert_eq!(header(&h, "webhook-signature"), expected);
         assert_eq!(header(&h, "webhook-signature-algo"), "sha256");
+    }
+
+    /// RFC 8032 test vector 1's key pair; the expected signature was made
+    /// with another implementation (Python's `cryptography`).
+    const RFC8032_KEY: &str = "whsk_nWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A=";
+    const RFC8032_PUBLIC: &str = "whpk_11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
+
+    #[test]
+    fn ed25519_signs_id_timestamp_and_body_with_v1a() {
+        assert_eq!(
+            hex::encode(B64.decode(&RFC8032_KEY[5..]).unwrap()),
+            "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"
+        );
+        assert_eq!(public_key(RFC8032_KEY).unwrap(), RFC8032_PUBLIC);
+        let h = sign_vector(SignatureScheme::StandardEd25519, RFC8032_KEY);
+        assert_eq!(
+            header(&h, "webhook-signature"),
+            "v1a,fldxM4gAKugP6nnt1hdz3sgGfZ6d99nzrMFnZOELIxbzEHoVmAb2ADpkJK7zgPePmPsle0zV9jSeGlHFG2NVAw=="
+        );
+        assert_eq!(header(&h, "webhook-id"), "msg_p5jXN8AQM9LWM0D4loKWxJek");
+        assert_eq!(header(&h, "webhook-timestamp"), "1614265330");
+    }
+
+    #[test]
+    fn ed25519_rotation_carries_one_signature_per_key() {
+        let new = generate_signing_key();
+        let h = sign(
+            SignatureScheme::StandardEd25519,
+            &[&new, RFC8032_KEY],
+            "msg_1",
+            "ep",
+            1,
+            b"{}",
+        );
+        let sigs: Vec<&str> = header(&h, "webhook-signature").split(' ').collect();
+        assert_eq!(sigs.len(), 2);
+        for (sig, key) in sigs.iter().zip([new.as_str(), RFC8032_KEY]) {
+            let raw = B64.decode(sig.strip_prefix("v1a,").unwrap()).unwrap();
+            let sig = ed25519_dalek::Signature::from_slice(&raw).unwrap();
+            signing_key(key)
+                .unwrap()
+                .verifying_key()
+                .verify_strict(b"msg_1.1.{}", &sig)
+                .unwrap();
+        }
+    }
+
+    /// [`SIGNING_KEY_PATTERN`], evaluated by hand.
+    fn matches_signing_key_pattern(s: &str) -> bool {
+        let b64 = |c: u8| c.is_ascii_alphanumeric() || c == b'+' || c == b'/';
+        s.strip_prefix("whsk_").is_some_and(|k| {
+            let k = k.as_bytes();
+            k.len() == 44
+                && k[..42].iter().all(|&c| b64(c))
+                && b"AEIMQUYcgkosw048".contains(&k[42])
+                && k[43] == b'='
+        })
+    }
+
+    #[test]
+    fn the_signing_key_pattern_is_what_signing_key_accepts() {
+        assert_eq!(
+            SIGNING_KEY_PATTERN,
+            "^whsk_[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$"
+        );
+        let base = &RFC8032_KEY[5..];
+        let mut cases: Vec<String> = vec![
+            RFC8032_KEY.into(),
+            generate_signing_key(),
+            "whsk_".into(),
+            format!("whsk_{}", &base[..43]),
+            format!("whsk_{base}="),
+            format!("whsk_{}", base.trim_end_matches('=')),
+            format!("whsk_{}", &base[..40]),
+            format!("whsec_{base}"),
+            format!("WHSK_{base}"),
+            format!(" whsk_{base}"),
+            format!("whsk_{base} "),
+            format!("whsk_{}-{}", &base[..10], &base[11..]),
+            format!("whsk_{}_{}", &base[..10], &base[11..]),
+            // 33 and 31 bytes.
+            format!("whsk_{}", B64.encode([7u8; 33])),
+            format!("whsk_{}", B64.encode([7u8; 31])),
+        ];
+        // Every character in the last data position: only those whose two
+        // low bits are zero are canonical.
+        for c in (b'!'..=b'~').map(char::from) {
+            cases.push(format!("whsk_{}{c}=", &base[..42]));
+        }
+        for case in cases {
+            assert_eq!(
+                signing_key(&case).is_some(),
+                matches_signing_key_pattern(&case),
+                "{case:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn generated_signing_keys_are_distinct_and_well_formed() {
+        let (a, b) = (generate_signing_key(), generate_signing_key());
+        assert_ne!(a, b);
+        assert!(matches_signing_key_pattern(&a), "{a}");
+        assert!(public_key(&a).unwrap().starts_with(PUBLIC_KEY_PREFIX));
+        assert!(public_key("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").is_none());
+        assert!(
+            SignatureScheme::StandardEd25519
+                .generate_secret()
+                .starts_with("whsk_")
+        );
+        assert!(SignatureScheme::Hex.generate_secret().starts_with("whsec_"));
+        assert_eq!(
+            serde_json::to_value(SignatureScheme::StandardEd25519).unwrap(),
+            "standard-ed25519"
+        );
     }
 
     #[test]

@@ -125,6 +125,42 @@ fn serve_and_every_client_command() {
     );
     assert_eq!(updated["enabled"], true);
     assert!(updated["payload"].is_null());
+    // Verification and deduplication as JSON flags; the secret is never shown.
+    let updated = cli_json(
+        &srv,
+        &data,
+        &[
+            "webhook",
+            "update",
+            &id,
+            "--verify",
+            r#"{"scheme":"github","secret":"cli-secret-0123456789"}"#,
+            "--dedup",
+            r#"{"window":"1h"}"#,
+        ],
+    );
+    assert_eq!(updated["verify"]["scheme"], "github");
+    assert_eq!(updated["verify"]["secret_hint"], "…6789");
+    assert!(!updated.to_string().contains("cli-secret"), "{updated}");
+    assert_eq!(updated["dedup"]["key"], "auto");
+    let (ok, _, err) = cli(
+        &srv,
+        &data,
+        &[
+            "webhook",
+            "update",
+            &id,
+            "--verify",
+            r#"{"scheme":"gitlab","secret":"x"}"#,
+        ],
+    );
+    assert!(!ok && err.contains("verify.scheme"), "{err}");
+    let updated = cli_json(
+        &srv,
+        &data,
+        &["webhook", "update", &id, "--clear-verify", "--clear-dedup"],
+    );
+    assert!(updated["verify"].is_null() && updated["dedup"].is_null());
     assert_eq!(
         cli_json(&srv, &data, &["webhook", "get", &id])["id"],
         id.as_str()
@@ -398,6 +434,56 @@ fn outbound_client_commands() {
         &["endpoint", "create", "http://10.0.0.1/", "--event", "*"],
     );
     assert!(!ok && err.contains("outbound-allowlist"), "{err}");
+    // Custom headers and an Ed25519 endpoint: the public key is printed,
+    // never the private one.
+    let signed = cli_json(
+        &srv,
+        &data,
+        &[
+            "endpoint",
+            "create",
+            &url,
+            "--event",
+            "none.*",
+            "--signature",
+            "standard-ed25519",
+            "--header",
+            "X-Team: billing",
+            "--header",
+            "Authorization:Bearer a b",
+        ],
+    );
+    assert_eq!(
+        signed["headers"],
+        serde_json::json!({"X-Team": "billing", "Authorization": "Bearer a b"})
+    );
+    let public = signed["secret"].as_str().unwrap();
+    assert!(public.starts_with("whpk_"), "{signed}");
+    let signed_id = signed["id"].as_str().unwrap();
+    let (ok, out, _) = cli(&srv, &data, &["endpoint", "get", signed_id]);
+    assert!(ok && out.contains("header    X-Team: billing"), "{out}");
+    let (ok, out, _) = cli(&srv, &data, &["endpoint", "secret", signed_id]);
+    assert!(ok && out.trim() == public, "{out}");
+    let cleared = cli_json(
+        &srv,
+        &data,
+        &["endpoint", "update", signed_id, "--clear-headers"],
+    );
+    assert_eq!(cleared["headers"], serde_json::json!({}));
+    let (ok, _, err) = cli(
+        &srv,
+        &data,
+        &["endpoint", "update", signed_id, "--header", "Host: evil"],
+    );
+    assert!(!ok && err.contains("cannot be overridden"), "{err}");
+    let (ok, _, err) = cli(
+        &srv,
+        &data,
+        &["endpoint", "update", signed_id, "--header", "no colon"],
+    );
+    assert!(!ok && err.contains("Name: value"), "{err}");
+    let (ok, out, _) = cli(&srv, &data, &["endpoint", "delete", signed_id]);
+    assert!(ok && out.contains("deleted"), "{out}");
     // The first delivery, its retry and the test send arrived (before the
     // endpoint goes: a retry still queued would fail once it is deleted).
     wait_until("3 requests at the receiver", || {

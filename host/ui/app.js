@@ -247,14 +247,18 @@ function endpointForm(ep, onDone) {
   const filter = h('textarea', { name: 'filter', placeholder: '{"data.amount": {"$gt": 100}, "type": {"$startsWith": "invoice."}}' },
     ep?.filter ? JSON.stringify(ep.filter) : '');
   const filterError = h('p', { class: 'error filter-error' });
+  const headers = h('textarea', { name: 'headers', placeholder: 'X-Team: billing\nAuthorization: Bearer …' },
+    ep ? Object.entries(ep.headers).map(([k, v]) => `${k}: ${v}`).join('\n') : '');
+  const headersError = h('p', { class: 'error headers-error' });
   const signature = h('select', { name: 'signature' },
-    ['standard', 'hex', 'typo3'].map((s) => h('option', { value: s, selected: ep?.signature === s }, s)));
+    ['standard', 'standard-ed25519', 'hex', 'typo3'].map((s) => h('option', { value: s, selected: ep?.signature === s }, s)));
   const form = h('form', { class: 'card endpoint-form' },
     h('h2', {}, ep ? `Edit ${ep.id}` : 'Create an endpoint'),
     h('label', {}, 'URL ', url),
     h('label', {}, 'Event types (comma-separated: type, prefix.*, *) ', events),
     h('label', {}, 'Filters (JSON equality on data fields, optional) ', filters), filtersError,
     h('label', {}, 'Operator filter (JSON on type and data.* paths: $eq, $gt, $in, $startsWith, $and, $or, $not, …; optional) ', filter), filterError,
+    h('label', {}, 'Headers added to every delivery (one "Name: value" a line, optional) ', headers), headersError,
     h('label', {}, 'Signature ', signature),
     h('button', { type: 'submit' }, ep ? 'Save' : 'Create'));
   form.addEventListener('submit', async (ev) => {
@@ -262,12 +266,21 @@ function endpointForm(ep, onDone) {
     const f = parseJsonField(filters, filtersError);
     const w = parseJsonField(filter, filterError);
     if (!f.ok || !w.ok) return;
+    headersError.textContent = '';
+    const extra = {};
+    for (const line of headers.value.split('\n').filter((l) => l.trim())) {
+      const at = line.indexOf(':');
+      if (at < 0) { headersError.textContent = `"${line}" is not of the form "Name: value"`; return; }
+      extra[line.slice(0, at).trim()] = line.slice(at + 1).trim();
+    }
     const body = {
       url: url.value,
       events: events.value.split(',').map((s) => s.trim()).filter(Boolean),
       filters: f.value || {},
       // Empty means none (and removes one when editing).
       filter: w.value === undefined ? null : w.value,
+      // Replaces every custom header (none removes them when editing).
+      headers: extra,
       signature: signature.value,
     };
     const saved = await attempt(async () => {
@@ -276,6 +289,7 @@ function endpointForm(ep, onDone) {
       } catch (e) {
         // The server names the bad part of a refused filter: show it by the field.
         if (e instanceof ApiFailure && /^filter[.:]/.test(e.message)) filterError.textContent = e.message;
+        if (e instanceof ApiFailure && /^headers:/.test(e.message)) headersError.textContent = e.message;
         throw e;
       }
     }, ep ? 'Saved' : 'Endpoint created');
@@ -289,13 +303,16 @@ async function endpointsPage() {
   const output = h('div', { id: 'endpoint-output' });
   const create = endpointForm(null, (ep) => endpointsPage().then(() => {
     document.getElementById('endpoint-output').replaceChildren(h('div', { class: 'card' },
-      h('p', {}, 'Signing secret of the new endpoint (shown once here; also under "Secret"):'), h('code', { class: 'secret' }, ep.secret)));
+      h('p', {}, ep.signature === 'standard-ed25519'
+        ? 'Public key of the new endpoint, for receivers to verify with (also under "Secret"):'
+        : 'Signing secret of the new endpoint (shown once here; also under "Secret"):'), h('code', { class: 'secret' }, ep.secret)));
   }));
   const rows = page.data.map((ep) => h('tr', { dataset: { endpoint: ep.id } },
     h('td', { class: 'mono' }, ep.id),
     h('td', { class: 'mono' }, ep.url),
     h('td', {}, ep.events.join(', '), Object.keys(ep.filters).length ? h('div', { class: 'muted' }, JSON.stringify(ep.filters)) : null,
-      ep.filter ? h('div', { class: 'muted' }, `where ${JSON.stringify(ep.filter)}`) : null),
+      ep.filter ? h('div', { class: 'muted' }, `where ${JSON.stringify(ep.filter)}`) : null,
+      Object.entries(ep.headers).map(([k, v]) => h('div', { class: 'muted endpoint-header' }, `${k}: ${v}`))),
     h('td', {}, ep.active ? 'active' : h('span', { class: 'error' }, 'disabled'), ep.disabled_reason ? h('div', { class: 'muted' }, ep.disabled_reason) : null,
       ep.failing_since ? h('div', { class: 'muted' }, `failing since ${local(ep.failing_since)}`) : null),
     h('td', {}, ep.signature),
@@ -318,7 +335,7 @@ async function endpointsPage() {
       h('button', { onclick: async () => {
         if (!confirm('Rotate the secret? The old one keeps signing during the grace period.')) return;
         const r = await attempt(() => api('POST', `/v1/endpoints/${ep.id}/rotate-secret`), 'Secret rotated');
-        if (r) output.replaceChildren(h('div', { class: 'card' }, h('p', {}, 'New secret:'), h('code', { class: 'secret' }, r.secret)));
+        if (r) output.replaceChildren(h('div', { class: 'card' }, h('p', {}, r.signature === 'standard-ed25519' ? 'New public key:' : 'New secret:'), h('code', { class: 'secret' }, r.secret)));
       } }, 'Rotate secret'),
       h('button', { class: 'danger', onclick: async () => { if (confirm(`Delete endpoint ${ep.id}?`) && await attempt(() => api('DELETE', `/v1/endpoints/${ep.id}`), 'Deleted') !== undefined) endpointsPage(); } }, 'Delete')))));
   main().replaceChildren(h('h1', {}, 'Endpoints'), create, output,

@@ -50,6 +50,39 @@ fn verify_standard(secret: &str, r: &hookhost_tests::receiver::Received) {
         .expect("the standardwebhooks crate accepts the signature");
 }
 
+/// The positions of the `v1a` signatures of `r` that `public_key` (`whpk_…`)
+/// verifies, checked by Python's `cryptography` (installed by
+/// scripts/guest-toolchains.sh), not by anything hookhost uses.
+fn python_verifies(public_key: &str, r: &hookhost_tests::receiver::Received) -> Vec<usize> {
+    use std::io::Write;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/verify_ed25519.py");
+    let mut child = std::process::Command::new("python3")
+        .arg(script)
+        .args([
+            public_key,
+            r.header("webhook-id"),
+            r.header("webhook-timestamp"),
+            r.header("webhook-signature"),
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs (scripts/guest-toolchains.sh installs what it needs)");
+    child.stdin.take().unwrap().write_all(&r.body).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "the verifier failed (is `cryptography` installed? scripts/guest-toolchains.sh): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .split_whitespace()
+        .map(|i| i.parse().unwrap())
+        .collect()
+}
+
 async fn delivery_of(srv: &TestServer, event_id: &str) -> Value {
     let (_, page) = srv
         .send(srv.admin(Method::GET, &format!("/deliveries?event={event_id}")))
@@ -705,5 +738,266 @@ async fn test_send_and_secret_rotation() {
             .0,
         StatusCode::NOT_FOUND
     );
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_headers_are_sent_and_cannot_override_hookhosts() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = server(dir.path()).await;
+    let r = Receiver::start().await;
+    let headers = json!({"X-Team": "billing", "Authorization": "Bearer t0k en", "X-Empty": ""});
+    let ep = endpoint(
+        &srv,
+        json!({"url": r.url, "events": ["*"], "headers": headers}),
+    )
+    .await;
+    assert_eq!(ep["headers"], headers);
+    let id = ep["id"].as_str().unwrap();
+    let (_, shown) = srv
+        .send(srv.admin(Method::GET, &format!("/endpoints/{id}")))
+        .await;
+    assert_eq!(shown["headers"], headers);
+
+    send_event(&srv, json!({"type": "order.paid", "data": {}})).await;
+    let got = &r.wait_for(1, WAIT).await[0];
+    assert_eq!(got.header("x-team"), "billing");
+    assert_eq!(got.header("authorization"), "Bearer t0k en");
+    assert_eq!(got.header("x-empty"), "");
+    assert_eq!(got.header("content-type"), "application/json");
+    verify_standard(ep["secret"].as_str().unwrap(), got);
+
+    // What hookhost sets cannot be overridden, in any case; nor can
+    // malformed or too many headers be set. The message names the header.
+    let mut too_many = serde_json::Map::new();
+    for i in 0..=hookhost::config::MAX_ENDPOINT_HEADERS {
+        too_many.insert(format!("x-{i}"), json!("v"));
+    }
+    for (bad, named) in [
+        (
+            json!({"Webhook-Signature": "v1,forged"}),
+            "Webhook-Signature",
+        ),
+        (json!({"webhook-id": "x"}), "webhook-id"),
+        (json!({"WEBHOOK-TIMESTAMP": "1"}), "WEBHOOK-TIMESTAMP"),
+        (json!({"webhook-anything": "1"}), "webhook-anything"),
+        (
+            json!({"X-Webhook-Signature": "sha256=00"}),
+            "X-Webhook-Signature",
+        ),
+        (json!({"Content-Type": "text/plain"}), "Content-Type"),
+        (json!({"content-length": "1"}), "content-length"),
+        (json!({"Host": "evil.example"}), "Host"),
+        (json!({"Transfer-Encoding": "chunked"}), "Transfer-Encoding"),
+        (json!({"Connection": "close"}), "Connection"),
+        (json!({"User-Agent": "x"}), "User-Agent"),
+        (json!({"X Team": "billing"}), "X Team"),
+        (json!({"X-Team:": "billing"}), "X-Team:"),
+        (json!({"X-Team": "a\r\nX-Injected: 1"}), "X-Team"),
+        (json!({"X-Team": " padded"}), "X-Team"),
+        (json!({"X-Team": "caf\u{e9}"}), "X-Team"),
+        (Value::Object(too_many), "at most 10"),
+    ] {
+        let (status, err) = srv
+            .send(
+                srv.admin(Method::POST, "/endpoints")
+                    .json(&json!({"url": r.url, "events": ["*"], "headers": bad})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {err}");
+        assert_eq!(err["error"]["code"], "invalid_request", "{err}");
+        let message = err["error"]["message"].as_str().unwrap();
+        assert!(message.contains(named), "{bad}: {message}");
+        let (status, _) = srv
+            .send(
+                srv.admin(Method::PATCH, &format!("/endpoints/{id}"))
+                    .json(&json!({"headers": bad})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "PATCH {bad}");
+    }
+
+    // PATCH replaces them all; `null` removes them.
+    let (status, changed) = srv
+        .send(
+            srv.admin(Method::PATCH, &format!("/endpoints/{id}"))
+                .json(&json!({"headers": {"X-Team": "shipping"}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    assert_eq!(changed["headers"], json!({"X-Team": "shipping"}));
+    let (_, unchanged) = srv
+        .send(
+            srv.admin(Method::PATCH, &format!("/endpoints/{id}"))
+                .json(&json!({"description": "d"})),
+        )
+        .await;
+    assert_eq!(unchanged["headers"], json!({"X-Team": "shipping"}));
+    send_event(&srv, json!({"type": "order.paid", "data": {}})).await;
+    let got = &r.wait_for(2, WAIT).await[1];
+    assert_eq!(got.header("x-team"), "shipping");
+    assert!(got.headers.get("authorization").is_none());
+    let (_, cleared) = srv
+        .send(
+            srv.admin(Method::PATCH, &format!("/endpoints/{id}"))
+                .json(&json!({"headers": null})),
+        )
+        .await;
+    assert_eq!(cleared["headers"], json!({}));
+    send_event(&srv, json!({"type": "order.paid", "data": {}})).await;
+    let got = &r.wait_for(3, WAIT).await[2];
+    assert!(got.headers.get("x-team").is_none());
+    srv.stop().await;
+}
+
+/// RFC 8032 test vector 1's key pair.
+const RFC8032_KEY: &str = "whsk_nWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A=";
+const RFC8032_PUBLIC: &str = "whpk_11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ed25519_signatures_verify_with_an_independent_implementation() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = server(dir.path()).await;
+    let r = Receiver::start().await;
+    let ep = endpoint(
+        &srv,
+        json!({"url": r.url, "events": ["order.*"], "signature": "standard-ed25519"}),
+    )
+    .await;
+    let id = ep["id"].as_str().unwrap();
+    assert_eq!(ep["signature"], "standard-ed25519");
+    // Receivers get the public key; the private key never leaves hookhost.
+    let public = ep["secret"].as_str().unwrap().to_string();
+    assert!(public.starts_with("whpk_"), "{ep}");
+    assert!(ep["secret_hint"].as_str().unwrap().starts_with("whpk_"));
+    let (_, s) = srv
+        .send(srv.admin(Method::GET, &format!("/endpoints/{id}/secret")))
+        .await;
+    assert_eq!(s["secret"], public.as_str());
+    for path in [
+        "/endpoints".to_string(),
+        format!("/endpoints/{id}"),
+        format!("/endpoints/{id}/secret"),
+    ] {
+        let (_, body) = srv.send(srv.admin(Method::GET, &path)).await;
+        assert!(!body.to_string().contains("whsk_"), "{path}: {body}");
+    }
+
+    let ev = send_event(&srv, json!({"type": "order.paid", "data": {"n": 1}})).await;
+    let got = &r.wait_for(1, WAIT).await[0];
+    assert_eq!(got.header("webhook-id"), ev["id"].as_str().unwrap());
+    let sig = got.header("webhook-signature");
+    assert!(sig.starts_with("v1a,") && !sig.contains(' '), "{sig}");
+    assert_eq!(python_verifies(&public, got), vec![0]);
+    // The check is real: another key, or another body, does not verify.
+    assert!(python_verifies(RFC8032_PUBLIC, got).is_empty());
+    let mut tampered = got.clone();
+    tampered.body.push(b' ');
+    assert!(python_verifies(&public, &tampered).is_empty());
+
+    // Rotation: both keys sign during the grace period, each signature
+    // verifies with its own public key.
+    let (status, rotated) = srv
+        .send(srv.admin(Method::POST, &format!("/endpoints/{id}/rotate-secret")))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{rotated}");
+    let new_public = rotated["secret"].as_str().unwrap().to_string();
+    assert!(new_public.starts_with("whpk_") && new_public != public);
+    let (_, s) = srv
+        .send(srv.admin(Method::GET, &format!("/endpoints/{id}/secret")))
+        .await;
+    assert_eq!(s["secret"], new_public.as_str());
+    assert_eq!(s["retired"][0]["public_key"], public.as_str());
+    send_event(&srv, json!({"type": "order.paid", "data": {"n": 2}})).await;
+    let got = &r.wait_for(2, WAIT).await[1];
+    assert_eq!(got.header("webhook-signature").split(' ').count(), 2);
+    assert_eq!(python_verifies(&new_public, got), vec![0]);
+    assert_eq!(python_verifies(&public, got), vec![1]);
+
+    // A key of the client's own: a `whsk_` private key, checked.
+    let (status, rotated) = srv
+        .send(
+            srv.admin(Method::POST, &format!("/endpoints/{id}/rotate-secret"))
+                .json(&json!({"secret": RFC8032_KEY})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{rotated}");
+    assert_eq!(rotated["secret"], RFC8032_PUBLIC);
+    send_event(&srv, json!({"type": "order.paid", "data": {"n": 3}})).await;
+    let got = &r.wait_for(3, WAIT).await[2];
+    assert_eq!(got.header("webhook-signature").split(' ').count(), 3);
+    assert_eq!(python_verifies(RFC8032_PUBLIC, got), vec![0]);
+    assert_eq!(python_verifies(&public, got), vec![2]);
+    // A shared secret does not fit an Ed25519 endpoint.
+    let (status, err) = srv
+        .send(
+            srv.admin(Method::POST, &format!("/endpoints/{id}/rotate-secret"))
+                .json(&json!({"secret": "a-shared-secret-of-some-length"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{err}");
+    for secret in [
+        "a-shared-secret-of-some-length",
+        "whsk_nWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2B=",
+        "whsk_nWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A",
+    ] {
+        let (status, err) = srv
+            .send(srv.admin(Method::POST, "/endpoints").json(&json!({
+                "url": r.url, "events": ["*"], "signature": "standard-ed25519", "secret": secret
+            })))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{secret}: {err}");
+        assert_eq!(err["error"]["code"], "invalid_request");
+    }
+    let given = endpoint(
+        &srv,
+        json!({"url": r.url, "events": ["none"], "signature": "standard-ed25519", "secret": RFC8032_KEY}),
+    )
+    .await;
+    assert_eq!(given["secret"], RFC8032_PUBLIC);
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn switching_to_and_from_ed25519_replaces_the_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = server(dir.path()).await;
+    let r = Receiver::start().await;
+    let ep = endpoint(&srv, json!({"url": r.url, "events": ["*"]})).await;
+    let id = ep["id"].as_str().unwrap();
+    srv.send(srv.admin(Method::POST, &format!("/endpoints/{id}/rotate-secret")))
+        .await;
+
+    let (status, switched) = srv
+        .send(
+            srv.admin(Method::PATCH, &format!("/endpoints/{id}"))
+                .json(&json!({"signature": "standard-ed25519"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{switched}");
+    let (_, s) = srv
+        .send(srv.admin(Method::GET, &format!("/endpoints/{id}/secret")))
+        .await;
+    let public = s["secret"].as_str().unwrap().to_string();
+    assert!(public.starts_with("whpk_"), "{s}");
+    assert_eq!(s["retired"], json!([]), "shared secrets cannot sign v1a");
+    send_event(&srv, json!({"type": "a", "data": {}})).await;
+    let got = &r.wait_for(1, WAIT).await[0];
+    assert_eq!(python_verifies(&public, got), vec![0]);
+
+    // Back to HMAC: a new shared secret, which the standardwebhooks crate checks.
+    srv.send(
+        srv.admin(Method::PATCH, &format!("/endpoints/{id}"))
+            .json(&json!({"signature": "standard"})),
+    )
+    .await;
+    let (_, s) = srv
+        .send(srv.admin(Method::GET, &format!("/endpoints/{id}/secret")))
+        .await;
+    let secret = s["secret"].as_str().unwrap();
+    assert!(secret.starts_with("whsec_"), "{s}");
+    send_event(&srv, json!({"type": "a", "data": {}})).await;
+    let got = &r.wait_for(2, WAIT).await[1];
+    verify_standard(secret, got);
     srv.stop().await;
 }

@@ -1,7 +1,7 @@
 // Drives the dashboard in Debian's headless Chromium with playwright-core:
 // sign in, upload a module, create a webhook (after a rejected invalid
 // payload), call it, see the invocation, create an endpoint whose receiver
-// fails (after a refused operator filter), send an event, see the failed attempt, retry after the receiver
+// fails (after a refused operator filter and a refused custom header), send an event, see the failed attempt, retry after the receiver
 // recovers, see success. Saves a screenshot of each page.
 //
 //   node run.mjs <server-url> <admin-token> <component.wasm> <screenshot-dir>
@@ -126,9 +126,14 @@ try {
   await page.click('.endpoint-form button[type=submit]');
   await page.waitForSelector('.endpoint-form .filter-error:has-text("filter.$and[0].data.order: unknown operator $gtt")');
   await page.fill('.endpoint-form textarea[name=filter]', '{"data.order": {"$gt": 40}}');
+  // A custom header hookhost sets itself is refused by the field; another is kept.
+  await page.fill('.endpoint-form textarea[name=headers]', 'Webhook-Signature: forged');
+  await page.click('.endpoint-form button[type=submit]');
+  await page.waitForSelector('.endpoint-form .headers-error:has-text("cannot be overridden")');
+  await page.fill('.endpoint-form textarea[name=headers]', 'X-Team: billing');
   await page.click('.endpoint-form button[type=submit]');
   await page.waitForSelector('code.secret');
-  await page.waitForSelector('tr[data-endpoint]');
+  await page.waitForSelector('tr[data-endpoint] .endpoint-header:has-text("X-Team: billing")');
   await page.click('tr[data-endpoint] button.test-endpoint');
   await page.waitForSelector('.test-result:has-text("Test failed (HTTP 500)")');
   await shot('endpoints');

@@ -70,6 +70,7 @@ impl From<OutboundError> for ApiError {
             OutboundError::NotAllowed(_) => {
                 Self::new(StatusCode::BAD_REQUEST, "endpoint_not_allowed", message)
             }
+            OutboundError::Conflict(_) => Self::new(StatusCode::CONFLICT, "conflict", message),
             OutboundError::Store(s) => s.into(),
         }
     }

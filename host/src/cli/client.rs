@@ -97,6 +97,24 @@ fn parse_json(flag: &str, text: &str) -> Result<Value, ClientError> {
         .map_err(|e| ClientError::Usage(format!("{flag} is not valid JSON: {e}")))
 }
 
+/// `--header 'Name: value'` flags as the `headers` object; the server
+/// checks names and values.
+fn parse_headers(flags: &[String]) -> Result<Value, ClientError> {
+    let mut headers = serde_json::Map::new();
+    for flag in flags {
+        let (name, value) = flag.split_once(':').ok_or_else(|| {
+            ClientError::Usage(format!(
+                "--header {flag:?} is not of the form 'Name: value'"
+            ))
+        })?;
+        headers.insert(
+            name.trim().to_string(),
+            json!(value.trim_matches([' ', '\t'])),
+        );
+    }
+    Ok(Value::Object(headers))
+}
+
 /// The token to send: `--token` / `HOOKHOST_ADMIN_TOKEN`, else the one a
 /// local server stored in its data directory.
 fn resolve_token(args: &ClientArgs) -> Option<String> {
@@ -226,11 +244,19 @@ async fn webhook(client: &Client, cmd: WebhookCmd) -> Result<(Value, output::Kin
             payload,
             description,
             disabled,
+            verify,
+            dedup,
         } => {
             let mut body =
                 json!({ "module": module, "description": description, "enabled": !disabled });
             if let Some(p) = payload {
                 body["payload"] = parse_json("--payload", &p)?;
+            }
+            if let Some(v) = verify {
+                body["verify"] = parse_json("--verify", &v)?;
+            }
+            if let Some(d) = dedup {
+                body["dedup"] = parse_json("--dedup", &d)?;
             }
             (
                 client
@@ -260,8 +286,24 @@ async fn webhook(client: &Client, cmd: WebhookCmd) -> Result<(Value, output::Kin
             description,
             enable,
             disable,
+            verify,
+            clear_verify,
+            dedup,
+            clear_dedup,
         } => {
             let mut body = json!({});
+            if let Some(v) = verify {
+                body["verify"] = parse_json("--verify", &v)?;
+            }
+            if clear_verify {
+                body["verify"] = Value::Null;
+            }
+            if let Some(d) = dedup {
+                body["dedup"] = parse_json("--dedup", &d)?;
+            }
+            if clear_dedup {
+                body["dedup"] = Value::Null;
+            }
             if let Some(m) = module {
                 body["module"] = json!(m);
             }
@@ -314,12 +356,16 @@ async fn endpoint(client: &Client, cmd: EndpointCmd) -> Result<(Value, output::K
             description,
             signature,
             secret,
+            headers,
             disabled,
         } => {
             let mut body = json!({
                 "url": endpoint_url, "events": events, "description": description,
                 "signature": signature, "active": !disabled,
             });
+            if !headers.is_empty() {
+                body["headers"] = parse_headers(&headers)?;
+            }
             if let Some(f) = filters {
                 body["filters"] = parse_json("--filters", &f)?;
             }
@@ -352,10 +398,18 @@ async fn endpoint(client: &Client, cmd: EndpointCmd) -> Result<(Value, output::K
             filter,
             description,
             signature,
+            headers,
+            clear_headers,
             enable,
             disable,
         } => {
             let mut body = json!({});
+            if !headers.is_empty() {
+                body["headers"] = parse_headers(&headers)?;
+            }
+            if clear_headers {
+                body["headers"] = Value::Null;
+            }
             if let Some(u) = endpoint_url {
                 body["url"] = json!(u);
             }

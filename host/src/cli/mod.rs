@@ -281,6 +281,14 @@ pub enum WebhookCmd {
         /// Create it disabled.
         #[arg(long)]
         disabled: bool,
+        /// Signature check before the handler runs, as JSON, e.g.
+        /// '{"scheme":"github","secret":"..."}' (docs/verification.md).
+        #[arg(long, value_name = "JSON")]
+        verify: Option<String>,
+        /// Deduplication of retried deliveries, as JSON, e.g.
+        /// '{"window":"24h","key":"auto"}'.
+        #[arg(long, value_name = "JSON")]
+        dedup: Option<String>,
     },
     /// List webhooks.
     List {
@@ -315,6 +323,18 @@ pub enum WebhookCmd {
         /// Disable it (its URL answers 404).
         #[arg(long)]
         disable: bool,
+        /// New signature check, as JSON (given whole, secret included).
+        #[arg(long, value_name = "JSON", conflicts_with = "clear_verify")]
+        verify: Option<String>,
+        /// Remove the signature check.
+        #[arg(long)]
+        clear_verify: bool,
+        /// New deduplication, as JSON.
+        #[arg(long, value_name = "JSON", conflicts_with = "clear_dedup")]
+        dedup: Option<String>,
+        /// Remove the deduplication.
+        #[arg(long)]
+        clear_dedup: bool,
     },
     /// Delete a webhook.
     Delete {
@@ -352,12 +372,16 @@ pub enum EndpointCmd {
         /// Description.
         #[arg(long, default_value = "")]
         description: String,
-        /// Signature scheme: standard, hex or typo3.
+        /// Signature scheme: standard, standard-ed25519, hex or typo3.
         #[arg(long, default_value = "standard")]
         signature: String,
-        /// Use this secret instead of a generated one.
+        /// Use this secret instead of a generated one (a `whsk_` private key
+        /// for standard-ed25519).
         #[arg(long)]
         secret: Option<String>,
+        /// A header added to every delivery, 'Name: value'; repeatable.
+        #[arg(long = "header", value_name = "NAME: VALUE")]
+        headers: Vec<String>,
         /// Create it disabled.
         #[arg(long)]
         disabled: bool,
@@ -388,9 +412,21 @@ pub enum EndpointCmd {
         /// New description.
         #[arg(long)]
         description: Option<String>,
-        /// New signature scheme.
+        /// New signature scheme (to or from standard-ed25519: a new secret
+        /// of the new kind, shown by `hookhost endpoint secret`).
         #[arg(long)]
         signature: Option<String>,
+        /// Headers added to every delivery, 'Name: value', replacing all of
+        /// them; repeatable.
+        #[arg(
+            long = "header",
+            value_name = "NAME: VALUE",
+            conflicts_with = "clear_headers"
+        )]
+        headers: Vec<String>,
+        /// Remove every custom header.
+        #[arg(long)]
+        clear_headers: bool,
         /// Enable it (also after an automatic disable).
         #[arg(long, conflicts_with = "disable")]
         enable: bool,
@@ -403,7 +439,7 @@ pub enum EndpointCmd {
         /// Endpoint id.
         id: String,
     },
-    /// Print the endpoint's signing secret.
+    /// Print the endpoint's signing secret (the public key for standard-ed25519).
     Secret {
         /// Endpoint id.
         id: String,

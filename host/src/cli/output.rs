@@ -59,6 +59,12 @@ pub fn print(kind: Kind, v: &Value) {
             println!("module      {}", s(&v["module"]));
             println!("enabled     {}", s(&v["enabled"]));
             println!("payload     {}", s(&v["payload"]));
+            if !v["verify"].is_null() {
+                println!("verify      {}", v["verify"]);
+            }
+            if !v["dedup"].is_null() {
+                println!("dedup       {}", v["dedup"]);
+            }
             println!("description {}", s(&v["description"]));
         }
         Kind::Webhooks => {
@@ -146,8 +152,13 @@ pub fn print(kind: Kind, v: &Value) {
                 println!("where     {}", v["filter"]);
             }
             println!("active    {}", s(&v["active"]));
+            for (name, value) in v["headers"].as_object().into_iter().flatten() {
+                println!("header    {name}: {}", s(value));
+            }
             println!("signature {}", s(&v["signature"]));
-            if let Some(secret) = v["secret"].as_str() {
+            if let Some(key) = v["secret"].as_str().filter(|k| k.starts_with("whpk_")) {
+                println!("public key {key}   (`hookhost endpoint secret` shows it again)");
+            } else if let Some(secret) = v["secret"].as_str() {
                 println!(
                     "secret    {secret}   (shown once; `hookhost endpoint secret` shows it again)"
                 );

@@ -7,12 +7,13 @@
 //! fan-out in the same transaction as the event, so a crash loses neither.
 
 pub mod guard;
+pub mod headers;
 pub mod http;
 pub mod matching;
 pub mod worker;
 
 use crate::config::DeliveryConfig;
-use crate::signing::{SignatureScheme, generate_secret};
+use crate::signing::{self, SignatureScheme};
 use crate::store::{
     DeliveryRecord, DeliveryStatus, EndpointRecord, EventRecord, RetiredSecret, Store, StoreError,
     ids,
@@ -22,6 +23,7 @@ use guard::AddressGuard;
 use matching::filter::{Envelope, Filter};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio::sync::Notify;
 
@@ -37,6 +39,10 @@ pub enum OutboundError {
     /// The endpoint URL is refused by the address guard.
     #[error("{0}")]
     NotAllowed(String),
+    /// The request contradicts the endpoint as it is (a shared secret for
+    /// an endpoint that signs with a key pair).
+    #[error("{0}")]
+    Conflict(String),
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -59,7 +65,9 @@ pub struct NewEndpoint {
     pub description: String,
     /// Start active.
     pub active: bool,
-    /// Secret to use; generated when `None`.
+    /// Static headers added to every delivery.
+    pub headers: BTreeMap<String, String>,
+    /// Secret to use (a `whsk_` key for `standard-ed25519`); generated when `None`.
     pub secret: Option<String>,
     /// Signature scheme.
     pub signature: SignatureScheme,
@@ -80,7 +88,10 @@ pub struct EndpointPatch {
     pub description: Option<String>,
     /// Enable (also clears an automatic disable) or disable.
     pub active: Option<bool>,
-    /// New scheme.
+    /// New custom headers (replacing all of them; empty removes them).
+    pub headers: Option<BTreeMap<String, String>>,
+    /// New scheme. Switching between a shared-secret scheme and
+    /// `standard-ed25519` generates a secret of the new kind.
     pub signature: Option<SignatureScheme>,
 }
 
@@ -242,9 +253,10 @@ impl Outbound {
         if let Some(f) = &new.filter {
             check_filter(f)?;
         }
+        headers::check(&new.headers).map_err(OutboundError::Invalid)?;
         let secret = match new.secret {
-            Some(s) => check_secret(s)?,
-            None => generate_secret(),
+            Some(s) => check_secret(new.signature, s).map_err(OutboundError::Invalid)?,
+            None => new.signature.generate_secret(),
         };
         let url = self.check_url(&new.url).await?;
         let now = Utc::now();
@@ -256,6 +268,7 @@ impl Outbound {
             filter: new.filter,
             description: new.description,
             active: new.active,
+            headers: new.headers,
             secret,
             retired_secrets: Vec::new(),
             signature: new.signature,
@@ -281,6 +294,9 @@ impl Outbound {
         if let Some(Some(f)) = &patch.filter {
             check_filter(f)?;
         }
+        if let Some(h) = &patch.headers {
+            headers::check(h).map_err(OutboundError::Invalid)?;
+        }
         let _guard = self.endpoint_lock.lock().await;
         let mut ep = self.endpoint(id)?;
         if let Some(u) = url {
@@ -298,7 +314,16 @@ impl Outbound {
         if let Some(d) = patch.description {
             ep.description = d;
         }
+        if let Some(h) = patch.headers {
+            ep.headers = h;
+        }
         if let Some(s) = patch.signature {
+            // The old secret cannot sign for the new scheme: the new one
+            // starts with a secret of its kind, and nothing else signs.
+            if s.uses_key_pair() != ep.signature.uses_key_pair() {
+                ep.secret = s.generate_secret();
+                ep.retired_secrets.clear();
+            }
             ep.signature = s;
         }
         if let Some(active) = patch.active {
@@ -326,14 +351,23 @@ impl Outbound {
     }
 
     /// Replaces the secret of endpoint `id` (with `secret`, or a generated
-    /// one); the old one keeps signing for the grace period.
+    /// one of the endpoint's kind); the old one keeps signing for the grace
+    /// period.
     pub async fn rotate_secret(&self, id: &str, secret: Option<String>) -> Result<EndpointRecord> {
-        let new_secret = match secret {
-            Some(s) => check_secret(s)?,
-            None => generate_secret(),
-        };
         let _guard = self.endpoint_lock.lock().await;
         let mut ep = self.endpoint(id)?;
+        let new_secret = match secret {
+            Some(s) => check_secret(ep.signature, s).map_err(|e| {
+                // Any secret of the documented form is a good shared
+                // secret; only the endpoint's scheme can refuse it.
+                if ep.signature.uses_key_pair() {
+                    OutboundError::Conflict(e)
+                } else {
+                    OutboundError::Invalid(e)
+                }
+            })?,
+            None => ep.signature.generate_secret(),
+        };
         let now = Utc::now();
         let grace = chrono::Duration::from_std(self.config.secret_grace).unwrap_or_default();
         ep.retired_secrets.retain(|r| r.expires_at > now);
@@ -617,11 +651,19 @@ fn check_filter(filter: &Value) -> Result<()> {
         .map_err(|e| OutboundError::Invalid(e.to_string()))
 }
 
-fn check_secret(secret: String) -> Result<String> {
-    if secret.len() < 16 || secret.len() > 256 || secret.chars().any(char::is_whitespace) {
-        return Err(OutboundError::Invalid(
-            "secret must be 16-256 characters without spaces".into(),
-        ));
+/// Checks a client's secret for `scheme`: a `whsk_` key for a key-pair
+/// scheme, 16-256 characters without spaces for the others.
+fn check_secret(scheme: SignatureScheme, secret: String) -> std::result::Result<String, String> {
+    if scheme.uses_key_pair() {
+        if signing::signing_key(&secret).is_none() {
+            return Err(
+                "standard-ed25519 endpoints sign with an Ed25519 key: the secret must be \
+                 whsk_ + base64 of 32 bytes (or absent, to generate one)"
+                    .into(),
+            );
+        }
+    } else if secret.len() < 16 || secret.len() > 256 || secret.chars().any(char::is_whitespace) {
+        return Err("secret must be 16-256 characters without spaces".into());
     }
     Ok(secret)
 }

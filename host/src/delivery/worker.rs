@@ -257,6 +257,10 @@ impl DeliveryWorker {
         for (name, value) in headers {
             req = req.header(name, value);
         }
+        // Checked when set: valid, and none of the names set above.
+        for (name, value) in &endpoint.headers {
+            req = req.header(name.as_str(), value.as_str());
+        }
         let mut attempt = AttemptRecord {
             delivery_id: d.id.clone(),
             attempt: d.attempts + 1,

@@ -5,11 +5,13 @@ use crate::signing::SignatureScheme;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 
 /// A secret replaced by a rotation, still signing until it expires.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RetiredSecret {
-    /// The old secret.
+    /// The old secret (of the same kind as the current one: a shared
+    /// secret, or a `whsk_` key for `standard-ed25519`).
     pub secret: String,
     /// When it stops being used.
     pub expires_at: DateTime<Utc>,
@@ -35,7 +37,13 @@ pub struct EndpointRecord {
     pub description: String,
     /// Inactive endpoints receive nothing.
     pub active: bool,
-    /// Current signing secret.
+    /// Static headers added to every delivery (checked by
+    /// [`crate::delivery::headers::check`]). Absent in records written
+    /// before custom headers existed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// Current signing secret: a shared secret for the HMAC schemes, the
+    /// `whsk_` private key for `standard-ed25519`.
     pub secret: String,
     /// Secrets replaced by rotation, still valid for a grace period.
     pub retired_secrets: Vec<RetiredSecret>,

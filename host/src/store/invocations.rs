@@ -24,9 +24,12 @@ pub struct InvocationRecord {
     pub path: String,
     /// HTTP status sent back.
     pub status: u16,
-    /// `ok`, a handler error (`bad_request`, `unauthorized`, `internal`) or a
+    /// `ok`, a handler error (`bad_request`, `unauthorized`, `internal`), a
     /// sandbox failure (`trap`, `timeout`, `memory_limit`, `record_limit`,
-    /// `response_too_large`, `invalid_response`, `overloaded`, `storage`).
+    /// `response_too_large`, `invalid_response`, `overloaded`, `storage`),
+    /// or a request stopped before its handler: `unverified` (its signature
+    /// failed the webhook's `verify`) or `duplicate` (the first answer to its
+    /// delivery id was replayed).
     pub outcome: String,
     /// Wall time of the invocation in milliseconds.
     pub duration_ms: f64,

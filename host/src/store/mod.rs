@@ -3,6 +3,7 @@
 
 mod batch;
 mod commit;
+mod dedup;
 mod deliveries;
 mod emissions;
 mod endpoints;
@@ -14,6 +15,7 @@ mod webhooks;
 
 pub use batch::IDEMPOTENCY_WINDOW;
 pub use commit::{Committer, InvocationCommit};
+pub use dedup::DedupRecord;
 pub(crate) use deliveries::due_key;
 pub use deliveries::{AttemptRecord, DeliveryFilter, DeliveryRecord, DeliveryStatus, DueDelivery};
 pub use emissions::EmissionRecord;
@@ -95,6 +97,8 @@ pub struct Store {
     attempts: sled::Tree,
     due: sled::Tree,
     idempotency: sled::Tree,
+    /// Answers remembered for inbound deduplication.
+    dedup: sled::Tree,
     /// Events published by handlers, awaiting fan-out into deliveries.
     fanout: sled::Tree,
     /// Entries of `due` (the queue depth), kept with every change.
@@ -124,6 +128,7 @@ impl Store {
             deliveries: db.open_tree("deliveries")?,
             attempts: db.open_tree("attempts")?,
             idempotency: db.open_tree("idempotency")?,
+            dedup: db.open_tree("dedup")?,
             fanout: db.open_tree("fanout")?,
             queued: Arc::new(std::sync::atomic::AtomicI64::new(due.len() as i64)),
             due,

@@ -32,8 +32,9 @@ fn key_ms(key: &[u8]) -> u64 {
 
 impl Store {
     /// Removes finished records created (deliveries: last changed) before
-    /// `cutoff`, and idempotency keys older than both `cutoff` and the
-    /// idempotency window. Returns how many records went.
+    /// `cutoff`, idempotency keys older than both `cutoff` and the
+    /// idempotency window, and deduplication answers past their window or
+    /// older than `cutoff`. Returns how many records went.
     pub fn remove_expired(&self, cutoff: DateTime<Utc>) -> StoreResult<usize> {
         let end = time_key(cutoff);
         let mut removed = 0;
@@ -94,6 +95,10 @@ impl Store {
                 removed += 1;
             }
         }
+
+        // Remembered answers of inbound deduplication: past their window,
+        // or older than the cutoff.
+        removed += self.remove_expired_dedup(cutoff)?;
         Ok(removed)
     }
 }

@@ -1,6 +1,8 @@
 //! Registered webhooks: the URL id, the module that handles it, its payload.
 
 use super::{Store, StoreResult, decode, encode};
+use crate::dedup::DedupConfig;
+use crate::verify::VerifyConfig;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +19,12 @@ pub struct WebhookRecord {
     pub description: String,
     /// Disabled webhooks answer 404 without running the handler.
     pub enabled: bool,
+    /// Signature check before the handler runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<VerifyConfig>,
+    /// Deduplication of retried deliveries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dedup: Option<DedupConfig>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Last change.
@@ -35,10 +43,12 @@ impl Store {
         self.webhooks.iter().map(|r| decode(&r?.1)).collect()
     }
 
-    /// Deletes a webhook and its invocation log, durably.
+    /// Deletes a webhook, its invocation log and its remembered answers,
+    /// durably.
     pub async fn delete_webhook(&self, id: &str) -> StoreResult<()> {
         self.webhooks.remove(id)?;
         self.prune_invocations(id, 0)?;
+        self.remove_dedup_of(id)?;
         self.flush().await
     }
 }

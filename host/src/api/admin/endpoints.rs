@@ -2,10 +2,14 @@
 
 use crate::api::AppState;
 use crate::api::error::{ApiError, ApiJson, ErrorResponses};
-use crate::config::{MAX_FILTER_BYTES, MAX_FILTER_DEPTH};
+use crate::config::{
+    MAX_ENDPOINT_HEADERS, MAX_FILTER_BYTES, MAX_FILTER_DEPTH, MAX_HEADER_NAME_BYTES,
+    MAX_HEADER_VALUE_BYTES,
+};
+use crate::delivery::headers;
 use crate::delivery::matching::filter::{COMBINATORS, OPERATORS};
 use crate::delivery::{EndpointPatch, NewEndpoint};
-use crate::signing::SignatureScheme;
+use crate::signing::{self, SIGNING_KEY_PATTERN, SignatureScheme};
 use crate::store::EndpointRecord;
 use crate::store::Page;
 use axum::extract::{Path, State};
@@ -17,12 +21,14 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value, json};
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::net::Ipv6Addr;
 use utoipa::ToSchema;
 use utoipa::openapi::RefOr;
+use utoipa::openapi::extensions::Extensions;
 use utoipa::openapi::schema::{
-    AdditionalProperties, AnyOfBuilder, ArrayBuilder, Object, ObjectBuilder, OneOfBuilder, Ref,
-    Schema, SchemaType, Type,
+    AdditionalProperties, AllOfBuilder, AnyOfBuilder, ArrayBuilder, Object, ObjectBuilder,
+    OneOfBuilder, Ref, Schema, SchemaType, Type,
 };
 
 pub(super) fn router() -> Router<AppState> {
@@ -262,10 +268,125 @@ fn filter_out_schema() -> RefOr<Schema> {
     filter_property("Operator filter on the envelope, `null` when there is none.")
 }
 
+/// `headers` of a request or an endpoint: names and values as
+/// [`headers::check`] accepts them.
+fn headers_property(nullable: bool, refuse: bool, description: &str) -> RefOr<Schema> {
+    let mut name = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(MAX_HEADER_NAME_BYTES))
+        .pattern(Some(headers::NAME_PATTERN));
+    if refuse {
+        // utoipa has no `not`; extensions are written into the schema
+        // object as they are (`from_iter` adds no `x-` prefix).
+        name = name.extensions(Some(Extensions::from_iter([(
+            "not",
+            json!({"pattern": headers::reserved_pattern()}),
+        )])));
+    }
+    let value = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .max_length(Some(MAX_HEADER_VALUE_BYTES))
+        .pattern(Some(headers::VALUE_PATTERN));
+    ObjectBuilder::new()
+        .schema_type(string_or_null(nullable, Type::Object))
+        .max_properties(Some(MAX_ENDPOINT_HEADERS))
+        .property_names(Some(name))
+        .additional_properties(Some(value))
+        .description(Some(description))
+        .examples([json!({"Authorization": "Bearer 3f9a…", "X-Team": "billing"})])
+        .into()
+}
+
+fn headers_schema() -> RefOr<Schema> {
+    headers_property(
+        false,
+        true,
+        &format!(
+            "Static headers added to every delivery: at most {MAX_ENDPOINT_HEADERS}, names HTTP \
+             tokens of at most {MAX_HEADER_NAME_BYTES} characters, values at most \
+             {MAX_HEADER_VALUE_BYTES} printable ASCII characters with spaces or tabs only \
+             between them. The headers hookhost sets cannot be overridden: any name starting \
+             with `{prefix}` and, in any case, {reserved} (refused with `400 invalid_request` \
+             naming the header).",
+            prefix = headers::RESERVED_PREFIX,
+            reserved = headers::RESERVED_HEADERS
+                .map(|h| format!("`{h}`"))
+                .join(", "),
+        ),
+    )
+}
+
+fn headers_patch_schema() -> RefOr<Schema> {
+    headers_property(
+        true,
+        true,
+        "New custom headers, replacing all of them (the same rules as at creation); \
+         `null` or `{}` removes them.",
+    )
+}
+
+fn headers_out_schema() -> RefOr<Schema> {
+    headers_property(false, false, "Static headers added to every delivery.")
+}
+
+/// The scheme-dependent form of `secret` in `POST /v1/endpoints`, added to
+/// the derived `EndpointIn` schema by the document: a `whsk_` key with
+/// `standard-ed25519`, the shared-secret form otherwise.
+pub(crate) fn endpoint_in_schema(derived: RefOr<Schema>) -> RefOr<Schema> {
+    let names = |pick: fn(SignatureScheme) -> bool| -> Vec<Value> {
+        SignatureScheme::ALL
+            .into_iter()
+            .filter(|s| pick(*s))
+            .map(|s| json!(s))
+            .collect()
+    };
+    let key_pair = ObjectBuilder::new()
+        .property(
+            "signature",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(names(SignatureScheme::uses_key_pair))),
+        )
+        .required("signature")
+        .property(
+            "secret",
+            ObjectBuilder::new()
+                .schema_type(string_or_null(true, Type::String))
+                .pattern(Some(SIGNING_KEY_PATTERN)),
+        );
+    let shared = ObjectBuilder::new().property(
+        "signature",
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(names(|s| !s.uses_key_pair()))),
+    );
+    let rule = AnyOfBuilder::new().item(key_pair).item(shared).build();
+    match derived {
+        // utoipa's objects have no `anyOf`: it goes in as an extension
+        // (written as it is: `from_iter` adds no `x-` prefix), beside the
+        // properties, so that they stay where clients look for them.
+        RefOr::T(Schema::Object(mut object)) => {
+            let rule = serde_json::to_value(&rule).expect("a schema serializes")["anyOf"].take();
+            object
+                .extensions
+                .get_or_insert_with(Default::default)
+                .merge(Extensions::from_iter([("anyOf", rule)]));
+            RefOr::T(Schema::Object(object))
+        }
+        other => AllOfBuilder::new()
+            .item(other)
+            .item(Schema::AnyOf(rule))
+            .into(),
+    }
+}
+
 /// A field that may be given as `null`: absent is `None`, `null` is
 /// `Some(None)`.
-fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<Value>>, D::Error> {
-    Option::<Value>::deserialize(d).map(Some)
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// Whether `url` matches [`URL_PATTERN`], checked by hand (hookhost has no
@@ -366,7 +487,9 @@ fn check_url_form(url: &str) -> Result<(), ApiError> {
 
 /// Checks a secret given by the client: 16–256 printable ASCII characters
 /// without spaces, the document's `^[!-~]{16,256}$`. (The outbound layer
-/// counts bytes and Unicode whitespace; ASCII makes the two agree.)
+/// counts bytes and Unicode whitespace; ASCII makes the two agree.) The
+/// outbound layer checks the `whsk_` keys of `standard-ed25519`, of the
+/// form [`SIGNING_KEY_PATTERN`].
 fn check_secret(secret: Option<&str>) -> Result<(), ApiError> {
     match secret {
         Some(s) if !((16..=256).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_graphic())) => {
@@ -399,8 +522,13 @@ pub(crate) struct EndpointIn {
     /// An inactive endpoint gets no deliveries.
     #[serde(default = "yes")]
     active: bool,
-    /// 16–256 printable ASCII characters without spaces (e.g. `whsec_` +
-    /// base64 of 32 random bytes); generated when absent.
+    #[serde(default)]
+    #[schema(schema_with = headers_schema)]
+    headers: BTreeMap<String, String>,
+    /// The shared secret: 16–256 printable ASCII characters without spaces
+    /// (e.g. `whsec_` + base64 of 32 random bytes); for `standard-ed25519`,
+    /// the Ed25519 private key, `whsk_` + base64 of its 32 bytes. Generated
+    /// when absent.
     #[schema(min_length = 16, max_length = 256, pattern = "^[!-~]{16,256}$")]
     secret: Option<String>,
     /// Signature scheme of deliveries.
@@ -430,7 +558,13 @@ pub(crate) struct EndpointPatchIn {
     description: Option<String>,
     /// Enable (clears the failing streak) or disable.
     active: Option<bool>,
-    /// New signature scheme.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = headers_patch_schema)]
+    headers: Option<Option<BTreeMap<String, String>>>,
+    /// New signature scheme. Switching between `standard-ed25519` and a
+    /// shared-secret scheme generates a secret of the new kind (see
+    /// `GET /v1/endpoints/{id}/secret`) and ends the grace of rotated-out
+    /// ones; between shared-secret schemes the secret stays.
     signature: Option<SignatureScheme>,
 }
 
@@ -452,9 +586,12 @@ pub(crate) struct EndpointOut {
     description: String,
     /// Whether it gets deliveries.
     active: bool,
+    #[schema(schema_with = headers_out_schema)]
+    headers: BTreeMap<String, String>,
     /// Signature scheme.
     signature: SignatureScheme,
-    /// The first characters of the secret.
+    /// The first characters of the secret (of the public key, `whpk_…`,
+    /// for `standard-ed25519`).
     secret_hint: String,
     /// Why it was disabled automatically (410, or failing too long).
     disabled_reason: Option<String>,
@@ -471,14 +608,17 @@ pub(crate) struct EndpointOut {
 pub(crate) struct EndpointWithSecret {
     #[serde(flatten)]
     endpoint: EndpointOut,
-    /// The full signing secret, `whsec_...`.
+    /// What receivers verify with: the full shared secret (`whsec_…`), or
+    /// for `standard-ed25519` the public key, `whpk_…` (the private key
+    /// never leaves hookhost).
     secret: String,
 }
 
 /// Answer of `GET /v1/endpoints/{id}/secret`.
 #[derive(Serialize, ToSchema)]
 pub(crate) struct SecretOut {
-    /// The current secret.
+    /// The current secret, or for `standard-ed25519` the public key,
+    /// `whpk_…` (never the private key).
     secret: String,
     /// Rotated-out secrets still signing, with when they stop.
     retired: Vec<RetiredOut>,
@@ -489,6 +629,20 @@ pub(crate) struct SecretOut {
 pub(crate) struct RetiredOut {
     /// When it stops signing.
     expires_at: DateTime<Utc>,
+    /// Its public key, `whpk_…`, for `standard-ed25519`; `null` otherwise
+    /// (shared secrets are not shown again).
+    public_key: Option<String>,
+}
+
+/// What may be shown of `secret` (of an endpoint signing with `scheme`):
+/// the secret itself, or the public key of a `whsk_` private key.
+fn verifying_secret(scheme: SignatureScheme, secret: &str) -> String {
+    if scheme.uses_key_pair() {
+        // Keys are checked when stored; never fall back to the private key.
+        signing::public_key(secret).unwrap_or_default()
+    } else {
+        secret.to_string()
+    }
 }
 
 /// Answer of `POST /v1/endpoints/{id}/recover`.
@@ -518,7 +672,10 @@ pub(crate) struct TestOut {
 }
 
 fn endpoint_out(ep: EndpointRecord) -> EndpointOut {
-    let hint: String = ep.secret.chars().take(9).collect();
+    let hint: String = verifying_secret(ep.signature, &ep.secret)
+        .chars()
+        .take(9)
+        .collect();
     EndpointOut {
         id: ep.id,
         url: ep.url,
@@ -527,6 +684,7 @@ fn endpoint_out(ep: EndpointRecord) -> EndpointOut {
         filter: ep.filter,
         description: ep.description,
         active: ep.active,
+        headers: ep.headers,
         signature: ep.signature,
         secret_hint: format!("{hint}…"),
         disabled_reason: ep.disabled_reason,
@@ -538,7 +696,7 @@ fn endpoint_out(ep: EndpointRecord) -> EndpointOut {
 
 /// The endpoint with its full secret (creation and rotation only).
 fn with_secret(ep: EndpointRecord) -> EndpointWithSecret {
-    let secret = ep.secret.clone();
+    let secret = verifying_secret(ep.signature, &ep.secret);
     EndpointWithSecret {
         endpoint: endpoint_out(ep),
         secret,
@@ -561,6 +719,7 @@ pub(crate) async fn create(
         filter: body.filter,
         description: body.description,
         active: body.active,
+        headers: body.headers,
         secret: body.secret,
         signature: body.signature,
     };
@@ -614,6 +773,7 @@ pub(crate) async fn update(
         filter: body.filter,
         description: body.description,
         active: body.active,
+        headers: body.headers.map(Option::unwrap_or_default),
         signature: body.signature,
     };
     Ok(Json(endpoint_out(
@@ -632,7 +792,8 @@ pub(crate) async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The full current secret, plus when rotated-out ones stop signing.
+/// The full current secret (the public key for `standard-ed25519`), plus
+/// when rotated-out ones stop signing.
 #[utoipa::path(get, path = "/v1/endpoints/{id}/secret", tag = "endpoints", params(("id" = String, Path, description = "Endpoint id")),
     responses((status = 200, description = "The secret", body = SecretOut), ErrorResponses))]
 pub(crate) async fn secret(
@@ -646,10 +807,14 @@ pub(crate) async fn secret(
         .filter(|r| r.expires_at > Utc::now())
         .map(|r| RetiredOut {
             expires_at: r.expires_at,
+            public_key: ep
+                .signature
+                .uses_key_pair()
+                .then(|| verifying_secret(ep.signature, &r.secret)),
         })
         .collect();
     Ok(Json(SecretOut {
-        secret: ep.secret,
+        secret: verifying_secret(ep.signature, &ep.secret),
         retired,
     }))
 }
@@ -659,7 +824,9 @@ pub(crate) async fn secret(
 #[serde(deny_unknown_fields)]
 pub(crate) struct RotateIn {
     /// The new secret (16–256 printable ASCII characters without spaces);
-    /// generated when absent.
+    /// for a `standard-ed25519` endpoint a `whsk_` private key (`whsk_` +
+    /// base64 of 32 bytes; anything else is `409 conflict`). Generated when
+    /// absent.
     #[schema(min_length = 16, max_length = 256, pattern = "^[!-~]{16,256}$")]
     secret: Option<String>,
 }

@@ -3,6 +3,7 @@
 mod deliveries;
 mod endpoints;
 mod events;
+mod inbound_checks;
 mod logs;
 mod modules;
 pub mod openapi;

@@ -30,7 +30,7 @@ use utoipa::{Modify, OpenApi};
         deliveries::list, deliveries::show, deliveries::retry,
     ),
     components(schemas(ErrorBody, ErrorDetail, endpoints::EndpointFilter)),
-    modifiers(&BearerToken, &OperationIds, &Links),
+    modifiers(&BearerToken, &OperationIds, &Links, &SecretBySignature),
     security(("admin_token" = [])),
     tags(
         (name = "modules", description = "Handler components"),
@@ -59,6 +59,21 @@ impl Modify for BearerToken {
                     .build(),
             ),
         );
+    }
+}
+
+/// The form of `secret` in `EndpointIn` depends on `signature`, which a
+/// derived schema cannot say: see [`endpoints::endpoint_in_schema`].
+struct SecretBySignature;
+
+impl Modify for SecretBySignature {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let Some(schemas) = openapi.components.as_mut().map(|c| &mut c.schemas) else {
+            return;
+        };
+        if let Some(derived) = schemas.remove("EndpointIn") {
+            schemas.insert("EndpointIn".into(), endpoints::endpoint_in_schema(derived));
+        }
     }
 }
 
@@ -422,6 +437,34 @@ mod tests {
             );
             assert_eq!(props["events"]["minItems"], 1, "{name}");
         }
+        // Custom headers: the bounds and patterns of delivery::headers.
+        for name in ["EndpointIn", "EndpointPatchIn"] {
+            use crate::delivery::headers;
+            let h = &schemas[name]["properties"]["headers"];
+            assert_eq!(h["maxProperties"], crate::config::MAX_ENDPOINT_HEADERS);
+            let names = &h["propertyNames"];
+            assert_eq!(names["pattern"], headers::NAME_PATTERN);
+            assert_eq!(names["maxLength"], crate::config::MAX_HEADER_NAME_BYTES);
+            assert_eq!(names["not"]["pattern"], headers::reserved_pattern());
+            let values = &h["additionalProperties"];
+            assert_eq!(values["pattern"], headers::VALUE_PATTERN);
+            assert_eq!(values["maxLength"], crate::config::MAX_HEADER_VALUE_BYTES);
+        }
+        // The form of a secret depends on the scheme.
+        let rule = &schemas["EndpointIn"]["anyOf"];
+        assert_eq!(
+            rule[0]["properties"]["signature"]["enum"],
+            serde_json::json!(["standard-ed25519"])
+        );
+        assert_eq!(rule[0]["required"], serde_json::json!(["signature"]));
+        assert_eq!(
+            rule[0]["properties"]["secret"]["pattern"],
+            crate::signing::SIGNING_KEY_PATTERN
+        );
+        assert_eq!(
+            rule[1]["properties"]["signature"]["enum"],
+            serde_json::json!(["standard", "hex", "typo3"])
+        );
         // The filter: one grammar for requests and endpoints, its keys and
         // operators those of the code, its limits those of config.rs.
         for name in ["EndpointIn", "EndpointPatchIn", "EndpointOut"] {

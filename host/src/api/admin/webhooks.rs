@@ -1,10 +1,12 @@
 //! `/v1/webhooks`: register webhooks for modules and manage them.
 
+use super::inbound_checks::{self, VerifyOut, read_dedup, read_verify, verify_out};
 use super::logs::is_id;
 use super::modules::valid_module_name;
 use super::page_limit;
 use crate::api::AppState;
 use crate::api::error::{ApiError, ApiJson, ApiQuery, ErrorResponses};
+use crate::dedup::DedupConfig;
 use crate::registry::{LiveWebhook, NewWebhook, WebhookPatch};
 use crate::store::Page;
 use axum::Json;
@@ -32,6 +34,12 @@ pub(crate) struct WebhookIn {
     /// A disabled webhook answers 404.
     #[serde(default = "yes")]
     enabled: bool,
+    #[serde(default)]
+    #[schema(schema_with = inbound_checks::verify_schema)]
+    verify: Option<serde_json::Value>,
+    #[serde(default)]
+    #[schema(schema_with = inbound_checks::dedup_schema)]
+    dedup: Option<serde_json::Value>,
 }
 
 fn yes() -> bool {
@@ -54,6 +62,12 @@ pub(crate) struct WebhookPatchIn {
     description: Option<String>,
     /// Enable or disable.
     enabled: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = inbound_checks::verify_patch_schema)]
+    verify: Option<Option<serde_json::Value>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = inbound_checks::dedup_patch_schema)]
+    dedup: Option<Option<serde_json::Value>>,
 }
 
 /// Distinguishes `"field": null` (Some(None)) from an absent field (None).
@@ -76,6 +90,10 @@ pub(crate) struct WebhookOut {
     description: String,
     /// A disabled webhook answers 404.
     enabled: bool,
+    /// The signature check (secrets as hints only), `null` when there is none.
+    verify: Option<VerifyOut>,
+    #[schema(schema_with = inbound_checks::dedup_out_schema)]
+    dedup: Option<DedupConfig>,
     /// Creation time.
     created_at: chrono::DateTime<chrono::Utc>,
     /// Last change.
@@ -91,6 +109,8 @@ fn webhook_out(state: &AppState, w: &LiveWebhook) -> WebhookOut {
         payload: r.payload.clone(),
         description: r.description.clone(),
         enabled: r.enabled,
+        verify: r.verify.as_ref().map(verify_out),
+        dedup: r.dedup.clone(),
         created_at: r.created_at,
         updated_at: r.updated_at,
     }
@@ -123,12 +143,16 @@ pub(crate) async fn create(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<WebhookIn>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let verify = read_verify(body.verify).map_err(ApiError::invalid)?;
+    let dedup = read_dedup(body.dedup).map_err(ApiError::invalid)?;
     require_module(&state, &body.module)?;
     let new = NewWebhook {
         module: body.module,
         payload: body.payload,
         description: body.description,
         enabled: body.enabled,
+        verify,
+        dedup,
     };
     let live = state.registry.create_webhook(new).await?;
     Ok((StatusCode::CREATED, Json(webhook_out(&state, &live))))
@@ -214,6 +238,16 @@ pub(crate) async fn update(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<WebhookPatchIn>,
 ) -> Result<Json<WebhookOut>, ApiError> {
+    let verify = body
+        .verify
+        .map(read_verify)
+        .transpose()
+        .map_err(ApiError::invalid)?;
+    let dedup = body
+        .dedup
+        .map(read_dedup)
+        .transpose()
+        .map_err(ApiError::invalid)?;
     if let Some(module) = &body.module {
         require_module(&state, module)?;
     }
@@ -222,6 +256,8 @@ pub(crate) async fn update(
         payload: body.payload,
         description: body.description,
         enabled: body.enabled,
+        verify,
+        dedup,
     };
     let live = state.registry.update_webhook(&id, patch).await?;
     Ok(Json(webhook_out(&state, &live)))
