@@ -23,6 +23,24 @@ pub fn check_type(kind: &str, name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Event types under this prefix are hookhost's own operational events
+/// (`hookhost.endpoint.disabled`, ...): nobody else may send them, and the
+/// `*` pattern does not match them (an endpoint subscribes by name or
+/// with `hookhost.*`).
+pub const RESERVED_PREFIX: &str = "hookhost.";
+
+/// [`check_type`] plus the reserved prefix: the rule for event types that
+/// callers (`POST /v1/events`) and handlers (`publish`) send.
+pub fn check_user_event_type(name: &str) -> Result<(), String> {
+    check_type("type", name)?;
+    if name.starts_with(RESERVED_PREFIX) {
+        return Err(format!(
+            "event types under `{RESERVED_PREFIX}` are reserved for hookhost's operational events"
+        ));
+    }
+    Ok(())
+}
+
 fn is_type_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':' | '/')
 }
@@ -33,6 +51,14 @@ pub const TYPE_PATTERN: &str = "^[A-Za-z0-9._:/-]{1,256}$";
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reserved_types() {
+        assert!(check_user_event_type("hookhost.endpoint.disabled").is_err());
+        assert!(check_user_event_type("hookhostx.a").is_ok());
+        assert!(check_user_event_type("user.updated").is_ok());
+        assert!(check_user_event_type("").is_err());
+    }
 
     #[test]
     fn types() {

@@ -96,10 +96,18 @@ impl RunningServer {
         self.delivering.abort();
         let _ = self.delivering.await;
         self.worker.stop().await;
+        drop(self.worker);
         // The router (and with it every committer handle) is gone: the
         // committer drains its queue and stops.
         let _ = self.committer.await;
         self.store.flush().await.map_err(std::io::Error::other)?;
+        // The data directory is released once the last handle on the store
+        // is gone (a blocking write finishing, say): wait for it, briefly,
+        // so that a restart in the same process finds the database free.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while self.store.handles() > 1 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         Ok(())
     }
 }
@@ -246,6 +254,7 @@ async fn serve_http(
     let builder = Arc::new(builder);
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut connections = tokio::task::JoinSet::new();
     let stopped = async move {
         // The guard `wait_for` returns is dropped at once.
         let _ = stop.wait_for(|s| *s).await.is_ok();
@@ -277,13 +286,17 @@ async fn serve_http(
             .serve_connection(TokioIo::new(stream), service)
             .into_owned();
         let conn = graceful.watch(conn);
-        tokio::spawn(async move {
+        while connections.try_join_next().is_some() {}
+        connections.spawn(async move {
             let _ = conn.await;
             drop(slot);
         });
     }
     drop(listener);
     graceful.shutdown().await;
+    // Every connection task has ended and dropped its share of the state
+    // (the store among it) before this returns.
+    while connections.join_next().await.is_some() {}
 }
 
 /// Prunes the invocation log per webhook and removes finished records

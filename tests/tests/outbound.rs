@@ -1001,3 +1001,124 @@ async fn switching_to_and_from_ed25519_replaces_the_secret() {
     verify_standard(secret, got);
     srv.stop().await;
 }
+
+/// The types each receiver got, in arrival order.
+fn types(r: &Receiver) -> Vec<String> {
+    r.received()
+        .iter()
+        .map(|m| m.json()["type"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operational_events_report_endpoint_and_delivery_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = server(dir.path()).await;
+    // A monitor subscribed to hookhost's own events, and a catch-all that
+    // must never see them.
+    let monitor = Receiver::start().await;
+    endpoint(&srv, json!({"url": monitor.url, "events": ["hookhost.*"]})).await;
+    let everything = Receiver::start().await;
+    endpoint(&srv, json!({"url": everything.url, "events": ["*"]})).await;
+
+    // Nobody else may send them.
+    let (status, body) = srv
+        .send(
+            srv.admin(Method::POST, "/events")
+                .json(&json!({"type": "hookhost.endpoint.disabled", "data": {}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("reserved")
+    );
+
+    // Exhausted: every attempt (4 in this schedule) fails.
+    let failing = Receiver::start().await;
+    failing.otherwise(Reply::status(500));
+    let ep_failing = endpoint(&srv, json!({"url": failing.url, "events": ["order.*"]})).await;
+    let lost = send_event(&srv, json!({"type": "order.lost", "data": {}})).await;
+    wait_status(&srv, lost["id"].as_str().unwrap(), "failed").await;
+
+    // Recovered: two failures, then a success.
+    let flaky = Receiver::start().await;
+    flaky.script([Reply::status(503), Reply::status(500)]);
+    endpoint(&srv, json!({"url": flaky.url, "events": ["invoice.*"]})).await;
+    let late = send_event(&srv, json!({"type": "invoice.paid", "data": {}})).await;
+    wait_status(&srv, late["id"].as_str().unwrap(), "success").await;
+
+    // Disabled by the operator, then enabled again.
+    let id = ep_failing["id"].as_str().unwrap();
+    for active in [false, true] {
+        let (status, body) = srv
+            .send(
+                srv.admin(Method::PATCH, &format!("/endpoints/{id}"))
+                    .json(&json!({"active": active})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
+    // Disabled by a 410.
+    let gone = Receiver::start().await;
+    gone.otherwise(Reply::status(410));
+    let ep_gone = endpoint(&srv, json!({"url": gone.url, "events": ["user.*"]})).await;
+    send_event(&srv, json!({"type": "user.left", "data": {}})).await;
+
+    let got = monitor.wait_for(5, WAIT).await;
+    srv.wait_queue_empty().await;
+    let by_type = |t: &str| {
+        got.iter()
+            .map(|m| m.json())
+            .filter(|e| e["type"] == t)
+            .collect::<Vec<_>>()
+    };
+    let exhausted = by_type("hookhost.delivery.exhausted");
+    assert_eq!(
+        exhausted.len(),
+        2,
+        "order.lost and the 410: {:?}",
+        types(&monitor)
+    );
+    let lost_report = exhausted
+        .iter()
+        .find(|e| e["data"]["event_id"] == lost["id"])
+        .expect("order.lost reported");
+    assert_eq!(lost_report["data"]["attempts"], 4);
+    assert_eq!(lost_report["data"]["last_status_code"], 500);
+    assert_eq!(lost_report["data"]["endpoint_id"], ep_failing["id"]);
+    let recovered = by_type("hookhost.delivery.recovered");
+    assert_eq!(recovered.len(), 1, "{:?}", types(&monitor));
+    assert_eq!(recovered[0]["data"]["event_id"], late["id"]);
+    assert_eq!(recovered[0]["data"]["attempts"], 3);
+    let disabled = by_type("hookhost.endpoint.disabled");
+    let reasons: Vec<_> = disabled
+        .iter()
+        .map(|e| {
+            (
+                e["data"]["endpoint_id"].clone(),
+                e["data"]["reason"].clone(),
+            )
+        })
+        .collect();
+    assert!(
+        reasons.contains(&(ep_failing["id"].clone(), json!("operator"))),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.contains(&(ep_gone["id"].clone(), json!("gone"))),
+        "{reasons:?}"
+    );
+    let enabled = by_type("hookhost.endpoint.enabled");
+    assert_eq!(enabled.len(), 1);
+    assert_eq!(enabled[0]["data"]["endpoint_id"], ep_failing["id"]);
+
+    // The catch-all got the ordinary events and none of hookhost's own.
+    let seen = types(&everything);
+    assert!(seen.iter().all(|t| !t.starts_with("hookhost.")), "{seen:?}");
+    assert!(seen.contains(&"order.lost".to_string()), "{seen:?}");
+    srv.stop().await;
+}

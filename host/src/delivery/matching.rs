@@ -6,10 +6,12 @@ pub mod filter;
 use serde_json::{Map, Value};
 
 /// Whether `event_type` matches one of `patterns`: an exact type, a prefix
-/// wildcard (`post.*` matches `post.created` and `post.comment.added`), or `*`.
+/// wildcard (`post.*` matches `post.created` and `post.comment.added`), or `*`
+/// (every type but hookhost's own `hookhost.*` operational events, which an
+/// endpoint subscribes to by name or prefix).
 pub fn type_matches(patterns: &[String], event_type: &str) -> bool {
     patterns.iter().any(|p| match p.strip_suffix('*') {
-        Some("") => true,
+        Some("") => !event_type.starts_with(crate::names::RESERVED_PREFIX),
         Some(prefix) => prefix.ends_with('.') && event_type.starts_with(prefix),
         None => p == event_type,
     })
@@ -71,6 +73,16 @@ mod tests {
         assert!(!type_matches(&pats(&["post.*"]), "poster.created"));
         assert!(!type_matches(&pats(&["post.*"]), "post"));
         assert!(type_matches(&pats(&["*"]), "anything.at.all"));
+        // hookhost's own events only by name or prefix, never through `*`.
+        assert!(!type_matches(&pats(&["*"]), "hookhost.endpoint.disabled"));
+        assert!(type_matches(
+            &pats(&["hookhost.*"]),
+            "hookhost.endpoint.disabled"
+        ));
+        assert!(type_matches(
+            &pats(&["*", "hookhost.delivery.exhausted"]),
+            "hookhost.delivery.exhausted"
+        ));
         assert!(type_matches(
             &pats(&["user.deleted", "post.*"]),
             "post.published"

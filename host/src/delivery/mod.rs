@@ -326,6 +326,7 @@ impl Outbound {
             }
             ep.signature = s;
         }
+        let was_active = ep.active;
         if let Some(active) = patch.active {
             ep.active = active;
             if active {
@@ -336,6 +337,17 @@ impl Outbound {
         ep.updated_at = Utc::now();
         self.store.put_endpoint(&ep).await?;
         self.endpoints_changed();
+        match (was_active, ep.active) {
+            (true, false) => self.endpoint_disabled(&ep, "operator").await,
+            (false, true) => {
+                self.operational(
+                    "hookhost.endpoint.enabled",
+                    serde_json::json!({"endpoint_id": ep.id, "url": ep.url}),
+                )
+                .await
+            }
+            _ => {}
+        }
         Ok(ep)
     }
 
@@ -392,7 +404,7 @@ impl Outbound {
         data: Box<RawValue>,
         idempotency_key: Option<String>,
     ) -> Result<Accepted> {
-        crate::names::check_type("type", &event_type).map_err(OutboundError::Invalid)?;
+        crate::names::check_user_event_type(&event_type).map_err(OutboundError::Invalid)?;
         let event = EventRecord {
             id: ids::new("evt").0,
             event_type,
@@ -578,9 +590,12 @@ impl Outbound {
             return Ok(());
         };
         let now = Utc::now();
+        let was_active = ep.active;
+        let mut reason = "failing";
         let changed = if success {
             ep.failing_since.take().is_some()
         } else if gone {
+            reason = "gone";
             if ep.active {
                 metrics::counter!(crate::metrics::ENDPOINTS_DISABLED_TOTAL, "reason" => "gone")
                     .increment(1);
@@ -617,8 +632,40 @@ impl Outbound {
             ep.updated_at = now;
             self.store.put_endpoint(&ep).await?;
             self.endpoints_changed();
+            if was_active && !ep.active {
+                self.endpoint_disabled(&ep, reason).await;
+            }
         }
         Ok(())
+    }
+
+    /// Publishes `hookhost.endpoint.disabled` for `ep` (reason `gone`,
+    /// `failing` or `operator`).
+    async fn endpoint_disabled(&self, ep: &EndpointRecord, reason: &str) {
+        let data = serde_json::json!({
+            "endpoint_id": ep.id,
+            "url": ep.url,
+            "reason": reason,
+            "message": ep.disabled_reason,
+        });
+        self.operational("hookhost.endpoint.disabled", data).await;
+    }
+
+    /// Publishes one of hookhost's own operational events (type under
+    /// `hookhost.`) to the endpoints subscribed to it, like any event.
+    /// Failing to store it is logged, never the caller's error: the change
+    /// it reports has happened.
+    pub(crate) async fn operational(&self, event_type: &str, data: Value) {
+        let event = EventRecord {
+            id: ids::new("evt").0,
+            event_type: event_type.to_string(),
+            data: RawValue::from_string(data.to_string()).expect("JSON serializes"),
+            created_at: Utc::now(),
+            source: None,
+        };
+        if let Err(e) = self.accept(event, None, None).await {
+            tracing::error!(event_type, error = %e, "an operational event could not be stored");
+        }
     }
 
     async fn check_url(&self, url: &str) -> Result<String> {

@@ -331,7 +331,33 @@ impl DeliveryWorker {
         self.outbound
             .note_attempt(&endpoint.id, success, gone)
             .await?;
+        self.report(&d).await;
         Ok(Some(attempt))
+    }
+
+    /// Publishes `hookhost.delivery.exhausted` when `d` has just failed for
+    /// good after its attempts, and `hookhost.delivery.recovered` when it
+    /// has just succeeded after failed attempts. Deliveries of hookhost's
+    /// own events report nothing (no chains of reports on reports).
+    async fn report(&self, d: &DeliveryRecord) {
+        if d.event_type.starts_with(crate::names::RESERVED_PREFIX) {
+            return;
+        }
+        let kind = match d.status {
+            DeliveryStatus::Failed => "hookhost.delivery.exhausted",
+            DeliveryStatus::Success if d.attempts > 1 => "hookhost.delivery.recovered",
+            _ => return,
+        };
+        let data = serde_json::json!({
+            "delivery_id": d.id,
+            "event_id": d.event_id,
+            "event_type": d.event_type,
+            "endpoint_id": d.endpoint_id,
+            "attempts": d.attempts,
+            "last_status_code": d.last_status_code,
+            "last_error": d.last_error,
+        });
+        self.outbound.operational(kind, data).await;
     }
 
     /// Abandons the attempts in flight (their deliveries stay queued and

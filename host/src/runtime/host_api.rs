@@ -27,7 +27,7 @@ impl host::Host for Sandbox {
         event_type: String,
         data: String,
     ) -> wasmtime::Result<Result<(), String>> {
-        if let Err(e) = crate::names::check_type("event type", &event_type) {
+        if let Err(e) = crate::names::check_user_event_type(&event_type) {
             return Ok(Err(e));
         }
         self.record(event_type.len(), data, |data| GuestRecord::Event {

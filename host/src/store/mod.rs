@@ -139,6 +139,11 @@ impl Store {
         })
     }
 
+    /// How many handles (clones) of this store are alive.
+    pub fn handles(&self) -> usize {
+        Arc::strong_count(&self.durability)
+    }
+
     /// The data directory.
     pub fn dir(&self) -> &Path {
         &self.dir

@@ -24,13 +24,10 @@ pub(super) fn router() -> Router<AppState> {
 #[serde(deny_unknown_fields)]
 pub(crate) struct EventIn {
     /// Event type, e.g. `user.updated`: 1–256 letters, digits and
-    /// `. _ - : /`; endpoints subscribe to types.
+    /// `. _ - : /`, not under `hookhost.` (reserved for hookhost's own
+    /// operational events); endpoints subscribe to types.
     #[serde(rename = "type")]
-    #[schema(
-        min_length = 1,
-        max_length = 256,
-        pattern = "^[A-Za-z0-9._:/-]{1,256}$"
-    )]
+    #[schema(schema_with = user_event_type)]
     event_type: String,
     /// Any JSON; sent as the envelope's `data`.
     #[schema(value_type = serde_json::Value)]
@@ -38,6 +35,28 @@ pub(crate) struct EventIn {
     /// 1–256 characters: the same key within 24 h returns the first event.
     #[schema(min_length = 1, max_length = 256)]
     idempotency_key: Option<String>,
+}
+
+/// The schema of an event type a caller may send: [`crate::names`]'
+/// pattern, and `not` the reserved prefix (utoipa has no `not`: it goes in
+/// as an extension, written into the schema object as it is).
+fn user_event_type() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::extensions::Extensions;
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(crate::names::MAX_TYPE_LEN))
+        .pattern(Some(crate::names::TYPE_PATTERN))
+        .description(Some(
+            "Event type, e.g. `user.updated`: 1–256 letters, digits and `. _ - : /`, \
+             not under `hookhost.` (reserved for hookhost's operational events).",
+        ))
+        .extensions(Some(Extensions::from_iter([(
+            "not",
+            serde_json::json!({"pattern": "^hookhost\\."}),
+        )])))
+        .build()
 }
 
 /// Answer of `POST /v1/events`.
