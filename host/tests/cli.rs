@@ -391,6 +391,30 @@ fn outbound_client_commands() {
     );
     let updated = cli_json(&srv, &data, &["endpoint", "update", &id, "--where", "null"]);
     assert!(updated["filter"].is_null(), "{updated}");
+    // A rate limit, shown, and removed again.
+    let limited = cli_json(
+        &srv,
+        &data,
+        &["endpoint", "update", &id, "--rate-limit", "10/5"],
+    );
+    assert_eq!(
+        limited["rate_limit"],
+        serde_json::json!({"per_second": 10, "burst": 5})
+    );
+    let (ok, out, _) = cli(&srv, &data, &["endpoint", "get", &id]);
+    assert!(ok && out.contains("rate      10/s, burst 5"), "{out}");
+    let (ok, _, err) = cli(
+        &srv,
+        &data,
+        &["endpoint", "update", &id, "--rate-limit", "fast"],
+    );
+    assert!(!ok && err.contains("PER_SECOND"), "{err}");
+    let unlimited = cli_json(
+        &srv,
+        &data,
+        &["endpoint", "update", &id, "--rate-limit", "none"],
+    );
+    assert!(unlimited["rate_limit"].is_null(), "{unlimited}");
     let event_id = accepted["id"].as_str().unwrap().to_string();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let delivery = loop {

@@ -250,6 +250,8 @@ function endpointForm(ep, onDone) {
   const headers = h('textarea', { name: 'headers', placeholder: 'X-Team: billing\nAuthorization: Bearer …' },
     ep ? Object.entries(ep.headers).map(([k, v]) => `${k}: ${v}`).join('\n') : '');
   const headersError = h('p', { class: 'error headers-error' });
+  const rate = h('input', { name: 'rate', type: 'number', min: '1', max: '10000', placeholder: 'unlimited', value: ep?.rate_limit ? String(ep.rate_limit.per_second) : '' });
+  const burst = h('input', { name: 'burst', type: 'number', min: '0', max: '10000', placeholder: '0', value: ep?.rate_limit ? String(ep.rate_limit.burst) : '' });
   const signature = h('select', { name: 'signature' },
     ['standard', 'standard-ed25519', 'hex', 'typo3'].map((s) => h('option', { value: s, selected: ep?.signature === s }, s)));
   const form = h('form', { class: 'card endpoint-form' },
@@ -259,6 +261,8 @@ function endpointForm(ep, onDone) {
     h('label', {}, 'Filters (JSON equality on data fields, optional) ', filters), filtersError,
     h('label', {}, 'Operator filter (JSON on type and data.* paths: $eq, $gt, $in, $startsWith, $and, $or, $not, …; optional) ', filter), filterError,
     h('label', {}, 'Headers added to every delivery (one "Name: value" a line, optional) ', headers), headersError,
+    h('label', {}, 'Rate limit (deliveries per second, optional; excess ones wait) ', rate),
+    h('label', {}, 'Burst (extra deliveries at once after a quiet spell) ', burst),
     h('label', {}, 'Signature ', signature),
     h('button', { type: 'submit' }, ep ? 'Save' : 'Create'));
   form.addEventListener('submit', async (ev) => {
@@ -281,6 +285,8 @@ function endpointForm(ep, onDone) {
       filter: w.value === undefined ? null : w.value,
       // Replaces every custom header (none removes them when editing).
       headers: extra,
+      // Empty means unlimited (and removes a limit when editing).
+      rate_limit: rate.value ? { per_second: Number(rate.value), burst: Number(burst.value || 0) } : null,
       signature: signature.value,
     };
     const saved = await attempt(async () => {
@@ -312,7 +318,8 @@ async function endpointsPage() {
     h('td', { class: 'mono' }, ep.url),
     h('td', {}, ep.events.join(', '), Object.keys(ep.filters).length ? h('div', { class: 'muted' }, JSON.stringify(ep.filters)) : null,
       ep.filter ? h('div', { class: 'muted' }, `where ${JSON.stringify(ep.filter)}`) : null,
-      Object.entries(ep.headers).map(([k, v]) => h('div', { class: 'muted endpoint-header' }, `${k}: ${v}`))),
+      Object.entries(ep.headers).map(([k, v]) => h('div', { class: 'muted endpoint-header' }, `${k}: ${v}`)),
+      ep.rate_limit ? h('div', { class: 'muted endpoint-rate' }, `at most ${ep.rate_limit.per_second}/s, burst ${ep.rate_limit.burst}`) : null),
     h('td', {}, ep.active ? 'active' : h('span', { class: 'error' }, 'disabled'), ep.disabled_reason ? h('div', { class: 'muted' }, ep.disabled_reason) : null,
       ep.failing_since ? h('div', { class: 'muted' }, `failing since ${local(ep.failing_since)}`) : null),
     h('td', {}, ep.signature),

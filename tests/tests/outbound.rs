@@ -1122,3 +1122,61 @@ async fn operational_events_report_endpoint_and_delivery_changes() {
     assert!(seen.contains(&"order.lost".to_string()), "{seen:?}");
     srv.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limits_pace_deliveries_without_failing_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = server(dir.path()).await;
+    let r = Receiver::start().await;
+    let ep = endpoint(
+        &srv,
+        json!({"url": r.url, "events": ["tick"], "rate_limit": {"per_second": 10}}),
+    )
+    .await;
+    assert_eq!(ep["rate_limit"], json!({"per_second": 10, "burst": 0}));
+    for bad in [
+        json!({"per_second": 0}),
+        json!({"per_second": 10, "burst": -1}),
+    ] {
+        let (status, body) = srv
+            .send(
+                srv.admin(Method::POST, "/endpoints")
+                    .json(&json!({"url": r.url, "events": ["x"], "rate_limit": bad})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+    }
+
+    for n in 0..50 {
+        send_event(&srv, json!({"type": "tick", "data": {"n": n}})).await;
+    }
+    // All arrive (they wait, they do not fail)...
+    let got = r.wait_for(50, Duration::from_secs(20)).await;
+    srv.wait_queue_empty().await;
+    assert_eq!(r.received().len(), 50);
+    // ...and no one-second window at the receiver holds more than 10.
+    let mut at: Vec<_> = got.iter().map(|m| m.at).collect();
+    at.sort();
+    let busiest = (0..at.len())
+        .map(|i| {
+            at[i..]
+                .iter()
+                .take_while(|t| **t - at[i] < Duration::from_secs(1))
+                .count()
+        })
+        .max()
+        .unwrap();
+    assert!(busiest <= 10, "{busiest} deliveries within one second");
+
+    // Without the limit, the same endpoint takes them as fast as it can.
+    let id = ep["id"].as_str().unwrap();
+    let (status, body) = srv
+        .send(
+            srv.admin(Method::PATCH, &format!("/endpoints/{id}"))
+                .json(&json!({"rate_limit": null})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["rate_limit"], Value::Null);
+    srv.stop().await;
+}

@@ -99,6 +99,20 @@ fn parse_json(flag: &str, text: &str) -> Result<Value, ClientError> {
 
 /// `--header 'Name: value'` flags as the `headers` object; the server
 /// checks names and values.
+/// `10` or `10/5` as `{"per_second", "burst"}`; `none` as `null`.
+fn parse_rate_limit(text: &str) -> Result<Value, ClientError> {
+    if text == "none" {
+        return Ok(Value::Null);
+    }
+    let (rate, burst) = text.split_once('/').unwrap_or((text, "0"));
+    match (rate.trim().parse::<u32>(), burst.trim().parse::<u32>()) {
+        (Ok(per_second), Ok(burst)) => Ok(json!({"per_second": per_second, "burst": burst})),
+        _ => Err(ClientError::Usage(format!(
+            "--rate-limit {text:?}: use PER_SECOND or PER_SECOND/BURST, e.g. 10 or 10/5"
+        ))),
+    }
+}
+
 fn parse_headers(flags: &[String]) -> Result<Value, ClientError> {
     let mut headers = serde_json::Map::new();
     for flag in flags {
@@ -357,6 +371,7 @@ async fn endpoint(client: &Client, cmd: EndpointCmd) -> Result<(Value, output::K
             signature,
             secret,
             headers,
+            rate_limit,
             disabled,
         } => {
             let mut body = json!({
@@ -374,6 +389,9 @@ async fn endpoint(client: &Client, cmd: EndpointCmd) -> Result<(Value, output::K
             }
             if let Some(s) = secret {
                 body["secret"] = json!(s);
+            }
+            if let Some(r) = rate_limit {
+                body["rate_limit"] = parse_rate_limit(&r)?;
             }
             (
                 client
@@ -400,10 +418,14 @@ async fn endpoint(client: &Client, cmd: EndpointCmd) -> Result<(Value, output::K
             signature,
             headers,
             clear_headers,
+            rate_limit,
             enable,
             disable,
         } => {
             let mut body = json!({});
+            if let Some(r) = rate_limit {
+                body["rate_limit"] = parse_rate_limit(&r)?;
+            }
             if !headers.is_empty() {
                 body["headers"] = parse_headers(&headers)?;
             }

@@ -382,6 +382,9 @@ pub enum EndpointCmd {
         /// A header added to every delivery, 'Name: value'; repeatable.
         #[arg(long = "header", value_name = "NAME: VALUE")]
         headers: Vec<String>,
+        /// Attempts per second, with an optional burst: `10` or `10/5`.
+        #[arg(long = "rate-limit", value_name = "PER_SECOND[/BURST]")]
+        rate_limit: Option<String>,
         /// Create it disabled.
         #[arg(long)]
         disabled: bool,
@@ -427,6 +430,9 @@ pub enum EndpointCmd {
         /// Remove every custom header.
         #[arg(long)]
         clear_headers: bool,
+        /// New rate limit, `10` or `10/5` (per second / burst); `none` removes it.
+        #[arg(long = "rate-limit", value_name = "PER_SECOND[/BURST]|none")]
+        rate_limit: Option<String>,
         /// Enable it (also after an automatic disable).
         #[arg(long, conflicts_with = "disable")]
         enable: bool,

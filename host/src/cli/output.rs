@@ -151,6 +151,12 @@ pub fn print(kind: Kind, v: &Value) {
             if !v["filter"].is_null() {
                 println!("where     {}", v["filter"]);
             }
+            if !v["rate_limit"].is_null() {
+                println!(
+                    "rate      {}/s, burst {}",
+                    v["rate_limit"]["per_second"], v["rate_limit"]["burst"]
+                );
+            }
             println!("active    {}", s(&v["active"]));
             for (name, value) in v["headers"].as_object().into_iter().flatten() {
                 println!("header    {name}: {}", s(value));

@@ -15,8 +15,8 @@ pub mod worker;
 use crate::config::DeliveryConfig;
 use crate::signing::{self, SignatureScheme};
 use crate::store::{
-    DeliveryRecord, DeliveryStatus, EndpointRecord, EventRecord, RetiredSecret, Store, StoreError,
-    ids,
+    DeliveryRecord, DeliveryStatus, EndpointRecord, EventRecord, RateLimit, RetiredSecret, Store,
+    StoreError, ids,
 };
 use chrono::{DateTime, Utc};
 use guard::AddressGuard;
@@ -61,6 +61,8 @@ pub struct NewEndpoint {
     pub filters: Map<String, Value>,
     /// Operator filter on the envelope (checked here).
     pub filter: Option<Value>,
+    /// Attempts per second, if limited (checked here).
+    pub rate_limit: Option<RateLimit>,
     /// Free text.
     pub description: String,
     /// Start active.
@@ -84,6 +86,8 @@ pub struct EndpointPatch {
     pub filters: Option<Map<String, Value>>,
     /// New operator filter; `Some(None)` removes it.
     pub filter: Option<Option<Value>>,
+    /// New rate limit; `Some(None)` removes it.
+    pub rate_limit: Option<Option<RateLimit>>,
     /// New description.
     pub description: Option<String>,
     /// Enable (also clears an automatic disable) or disable.
@@ -253,6 +257,9 @@ impl Outbound {
         if let Some(f) = &new.filter {
             check_filter(f)?;
         }
+        if let Some(r) = &new.rate_limit {
+            check_rate_limit(r)?;
+        }
         headers::check(&new.headers).map_err(OutboundError::Invalid)?;
         let secret = match new.secret {
             Some(s) => check_secret(new.signature, s).map_err(OutboundError::Invalid)?,
@@ -266,6 +273,7 @@ impl Outbound {
             events: new.events,
             filters: new.filters,
             filter: new.filter,
+            rate_limit: new.rate_limit,
             description: new.description,
             active: new.active,
             headers: new.headers,
@@ -294,6 +302,9 @@ impl Outbound {
         if let Some(Some(f)) = &patch.filter {
             check_filter(f)?;
         }
+        if let Some(Some(r)) = &patch.rate_limit {
+            check_rate_limit(r)?;
+        }
         if let Some(h) = &patch.headers {
             headers::check(h).map_err(OutboundError::Invalid)?;
         }
@@ -310,6 +321,9 @@ impl Outbound {
         }
         if let Some(f) = patch.filter {
             ep.filter = f;
+        }
+        if let Some(r) = patch.rate_limit {
+            ep.rate_limit = r;
         }
         if let Some(d) = patch.description {
             ep.description = d;
@@ -674,6 +688,17 @@ impl Outbound {
             .map(|u| u.to_string())
             .map_err(OutboundError::NotAllowed)
     }
+}
+
+/// Checks a rate limit: 1–10000 per second, a burst of 0–10000.
+fn check_rate_limit(r: &RateLimit) -> Result<()> {
+    if !(1..=RateLimit::MAX).contains(&r.per_second) || r.burst > RateLimit::MAX {
+        return Err(OutboundError::Invalid(format!(
+            "rate_limit: per_second must be 1-{max} and burst 0-{max}",
+            max = RateLimit::MAX
+        )));
+    }
+    Ok(())
 }
 
 pub(crate) fn new_delivery(event: &EventRecord, ep: &EndpointRecord) -> DeliveryRecord {

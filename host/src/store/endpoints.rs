@@ -42,6 +42,10 @@ pub struct EndpointRecord {
     /// before custom headers existed.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, String>,
+    /// How fast deliveries may be attempted; none: as fast as the
+    /// concurrency limits allow. Absent in records written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimit>,
     /// Current signing secret: a shared secret for the HMAC schemes, the
     /// `whsk_` private key for `standard-ed25519`.
     pub secret: String,
@@ -57,6 +61,41 @@ pub struct EndpointRecord {
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+}
+
+/// Deliveries per second an endpoint accepts (attempts, retries included).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    /// Sustained attempts per second, 1–10000.
+    #[schema(minimum = 1, maximum = 10000)]
+    #[serde(deserialize_with = "integral")]
+    pub per_second: u32,
+    /// Attempts allowed at once beyond the steady pace after a quiet
+    /// spell, 0–10000 (default 0): at most `per_second + burst` attempts
+    /// start in any one-second window.
+    #[serde(default, deserialize_with = "integral")]
+    #[schema(minimum = 0, maximum = 10000)]
+    pub burst: u32,
+}
+
+/// A JSON integer, written as such (`10`) or with a zero fraction (`10.0`,
+/// which JSON Schema counts as an integer too).
+fn integral<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let n = serde_json::Number::deserialize(d)?;
+    n.as_u64()
+        .or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= f64::from(u32::MAX))
+                .map(|f| f as u64)
+        })
+        .and_then(|v| u32::try_from(v).ok())
+        .ok_or_else(|| serde::de::Error::custom(format!("expected a whole number, not {n}")))
+}
+
+impl RateLimit {
+    /// Largest `per_second` and `burst`.
+    pub const MAX: u32 = 10_000;
 }
 
 impl EndpointRecord {

@@ -10,8 +10,8 @@ use crate::delivery::headers;
 use crate::delivery::matching::filter::{COMBINATORS, OPERATORS};
 use crate::delivery::{EndpointPatch, NewEndpoint};
 use crate::signing::{self, SIGNING_KEY_PATTERN, SignatureScheme};
-use crate::store::EndpointRecord;
 use crate::store::Page;
+use crate::store::{EndpointRecord, RateLimit};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -516,6 +516,9 @@ pub(crate) struct EndpointIn {
     #[serde(default)]
     #[schema(schema_with = filter_schema)]
     filter: Option<Value>,
+    /// Attempts per second (with an optional burst); absent or `null`: no limit.
+    /// Excess deliveries wait, they do not fail.
+    rate_limit: Option<RateLimit>,
     /// Free text.
     #[serde(default)]
     description: String,
@@ -554,6 +557,10 @@ pub(crate) struct EndpointPatchIn {
     #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = filter_patch_schema)]
     filter: Option<Option<Value>>,
+    /// New rate limit; `null` removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<RateLimit>, nullable)]
+    rate_limit: Option<Option<RateLimit>>,
     /// Free text.
     description: Option<String>,
     /// Enable (clears the failing streak) or disable.
@@ -582,6 +589,8 @@ pub(crate) struct EndpointOut {
     filters: Map<String, Value>,
     #[schema(schema_with = filter_out_schema)]
     filter: Option<Value>,
+    /// Attempts per second, `null` when unlimited.
+    rate_limit: Option<RateLimit>,
     /// Free text.
     description: String,
     /// Whether it gets deliveries.
@@ -682,6 +691,7 @@ fn endpoint_out(ep: EndpointRecord) -> EndpointOut {
         events: ep.events,
         filters: ep.filters,
         filter: ep.filter,
+        rate_limit: ep.rate_limit,
         description: ep.description,
         active: ep.active,
         headers: ep.headers,
@@ -717,6 +727,7 @@ pub(crate) async fn create(
         events: body.events,
         filters: body.filters,
         filter: body.filter,
+        rate_limit: body.rate_limit,
         description: body.description,
         active: body.active,
         headers: body.headers,
@@ -771,6 +782,7 @@ pub(crate) async fn update(
         events: body.events,
         filters: body.filters,
         filter: body.filter,
+        rate_limit: body.rate_limit,
         description: body.description,
         active: body.active,
         headers: body.headers.map(Option::unwrap_or_default),
