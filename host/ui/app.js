@@ -252,6 +252,8 @@ function endpointForm(ep, onDone) {
   const headersError = h('p', { class: 'error headers-error' });
   const rate = h('input', { name: 'rate', type: 'number', min: '1', max: '10000', placeholder: 'unlimited', value: ep?.rate_limit ? String(ep.rate_limit.per_second) : '' });
   const burst = h('input', { name: 'burst', type: 'number', min: '0', max: '10000', placeholder: '0', value: ep?.rate_limit ? String(ep.rate_limit.burst) : '' });
+  const ordering = h('select', { name: 'ordering' },
+    ['parallel', 'fifo'].map((o) => h('option', { value: o, selected: (ep?.ordering || 'parallel') === o }, o)));
   const signature = h('select', { name: 'signature' },
     ['standard', 'standard-ed25519', 'hex', 'typo3'].map((s) => h('option', { value: s, selected: ep?.signature === s }, s)));
   const form = h('form', { class: 'card endpoint-form' },
@@ -263,6 +265,7 @@ function endpointForm(ep, onDone) {
     h('label', {}, 'Headers added to every delivery (one "Name: value" a line, optional) ', headers), headersError,
     h('label', {}, 'Rate limit (deliveries per second, optional; excess ones wait) ', rate),
     h('label', {}, 'Burst (extra deliveries at once after a quiet spell) ', burst),
+    h('label', {}, 'Order (fifo: in acceptance order, one at a time) ', ordering),
     h('label', {}, 'Signature ', signature),
     h('button', { type: 'submit' }, ep ? 'Save' : 'Create'));
   form.addEventListener('submit', async (ev) => {
@@ -287,6 +290,7 @@ function endpointForm(ep, onDone) {
       headers: extra,
       // Empty means unlimited (and removes a limit when editing).
       rate_limit: rate.value ? { per_second: Number(rate.value), burst: Number(burst.value || 0) } : null,
+      ordering: ordering.value,
       signature: signature.value,
     };
     const saved = await attempt(async () => {
@@ -319,7 +323,8 @@ async function endpointsPage() {
     h('td', {}, ep.events.join(', '), Object.keys(ep.filters).length ? h('div', { class: 'muted' }, JSON.stringify(ep.filters)) : null,
       ep.filter ? h('div', { class: 'muted' }, `where ${JSON.stringify(ep.filter)}`) : null,
       Object.entries(ep.headers).map(([k, v]) => h('div', { class: 'muted endpoint-header' }, `${k}: ${v}`)),
-      ep.rate_limit ? h('div', { class: 'muted endpoint-rate' }, `at most ${ep.rate_limit.per_second}/s, burst ${ep.rate_limit.burst}`) : null),
+      ep.rate_limit ? h('div', { class: 'muted endpoint-rate' }, `at most ${ep.rate_limit.per_second}/s, burst ${ep.rate_limit.burst}`) : null,
+      ep.ordering === 'fifo' ? h('div', { class: 'muted endpoint-order' }, 'fifo') : null),
     h('td', {}, ep.active ? 'active' : h('span', { class: 'error' }, 'disabled'), ep.disabled_reason ? h('div', { class: 'muted' }, ep.disabled_reason) : null,
       ep.failing_since ? h('div', { class: 'muted' }, `failing since ${local(ep.failing_since)}`) : null),
     h('td', {}, ep.signature),

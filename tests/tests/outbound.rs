@@ -1180,3 +1180,53 @@ async fn rate_limits_pace_deliveries_without_failing_them() {
     assert_eq!(body["rate_limit"], Value::Null);
     srv.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifo_endpoints_deliver_in_acceptance_order_one_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = server(dir.path()).await;
+    let r = Receiver::start().await;
+    // The first event needs three attempts; the second fails for good
+    // (four attempts in this schedule); the rest succeed at once. Each
+    // reply takes a moment, so overlapping attempts would show.
+    let slow = |status| Reply {
+        delay: Duration::from_millis(30),
+        ..Reply::status(status)
+    };
+    r.script([500, 500, 200, 500, 500, 500, 500].map(slow));
+    r.otherwise(slow(200));
+    let ep = endpoint(
+        &srv,
+        json!({"url": r.url, "events": ["seq"], "ordering": "fifo"}),
+    )
+    .await;
+    assert_eq!(ep["ordering"], "fifo");
+
+    let mut ids = Vec::new();
+    for n in 0..6 {
+        let accepted = send_event(&srv, json!({"type": "seq", "data": {"n": n}})).await;
+        ids.push(accepted["id"].as_str().unwrap().to_string());
+    }
+    let got = r.wait_for(3 + 4 + 4, WAIT).await;
+    srv.wait_queue_empty().await;
+    let order: Vec<usize> = r
+        .received()
+        .iter()
+        .map(|m| {
+            let id = m.json()["id"].as_str().unwrap().to_string();
+            ids.iter().position(|i| *i == id).unwrap()
+        })
+        .collect();
+    assert_eq!(
+        order,
+        [0, 0, 0, 1, 1, 1, 1, 2, 3, 4, 5],
+        "{} attempts",
+        got.len()
+    );
+    assert_eq!(r.peak_concurrency(), 1, "one attempt at a time");
+    assert_eq!(delivery_of(&srv, &ids[1]).await["status"], "failed");
+    for id in [&ids[0], &ids[5]] {
+        assert_eq!(delivery_of(&srv, id).await["status"], "success");
+    }
+    srv.stop().await;
+}

@@ -133,10 +133,12 @@ try {
   await page.fill('.endpoint-form textarea[name=headers]', 'X-Team: billing');
   await page.fill('.endpoint-form input[name=rate]', '50');
   await page.fill('.endpoint-form input[name=burst]', '5');
+  await page.selectOption('.endpoint-form select[name=ordering]', 'fifo');
   await page.click('.endpoint-form button[type=submit]');
   await page.waitForSelector('code.secret');
   await page.waitForSelector('tr[data-endpoint] .endpoint-header:has-text("X-Team: billing")');
   await page.waitForSelector('tr[data-endpoint] .endpoint-rate:has-text("at most 50/s, burst 5")');
+  await page.waitForSelector('tr[data-endpoint] .endpoint-order:has-text("fifo")');
   await page.click('tr[data-endpoint] button.test-endpoint');
   await page.waitForSelector('.test-result:has-text("Test failed (HTTP 500)")');
   await shot('endpoints');

@@ -372,6 +372,7 @@ async fn endpoint(client: &Client, cmd: EndpointCmd) -> Result<(Value, output::K
             secret,
             headers,
             rate_limit,
+            ordering,
             disabled,
         } => {
             let mut body = json!({
@@ -392,6 +393,9 @@ async fn endpoint(client: &Client, cmd: EndpointCmd) -> Result<(Value, output::K
             }
             if let Some(r) = rate_limit {
                 body["rate_limit"] = parse_rate_limit(&r)?;
+            }
+            if let Some(o) = ordering {
+                body["ordering"] = json!(o);
             }
             (
                 client
@@ -419,12 +423,16 @@ async fn endpoint(client: &Client, cmd: EndpointCmd) -> Result<(Value, output::K
             headers,
             clear_headers,
             rate_limit,
+            ordering,
             enable,
             disable,
         } => {
             let mut body = json!({});
             if let Some(r) = rate_limit {
                 body["rate_limit"] = parse_rate_limit(&r)?;
+            }
+            if let Some(o) = ordering {
+                body["ordering"] = json!(o);
             }
             if !headers.is_empty() {
                 body["headers"] = parse_headers(&headers)?;

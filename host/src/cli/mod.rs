@@ -385,6 +385,9 @@ pub enum EndpointCmd {
         /// Attempts per second, with an optional burst: `10` or `10/5`.
         #[arg(long = "rate-limit", value_name = "PER_SECOND[/BURST]")]
         rate_limit: Option<String>,
+        /// Delivery order: parallel (default) or fifo (acceptance order, one at a time).
+        #[arg(long)]
+        ordering: Option<String>,
         /// Create it disabled.
         #[arg(long)]
         disabled: bool,
@@ -433,6 +436,9 @@ pub enum EndpointCmd {
         /// New rate limit, `10` or `10/5` (per second / burst); `none` removes it.
         #[arg(long = "rate-limit", value_name = "PER_SECOND[/BURST]|none")]
         rate_limit: Option<String>,
+        /// New delivery order: parallel or fifo.
+        #[arg(long)]
+        ordering: Option<String>,
         /// Enable it (also after an automatic disable).
         #[arg(long, conflicts_with = "disable")]
         enable: bool,

@@ -151,6 +151,9 @@ pub fn print(kind: Kind, v: &Value) {
             if !v["filter"].is_null() {
                 println!("where     {}", v["filter"]);
             }
+            if v["ordering"] == "fifo" {
+                println!("ordering  fifo");
+            }
             if !v["rate_limit"].is_null() {
                 println!(
                     "rate      {}/s, burst {}",

@@ -15,8 +15,8 @@ pub mod worker;
 use crate::config::DeliveryConfig;
 use crate::signing::{self, SignatureScheme};
 use crate::store::{
-    DeliveryRecord, DeliveryStatus, EndpointRecord, EventRecord, RateLimit, RetiredSecret, Store,
-    StoreError, ids,
+    DeliveryOrder, DeliveryRecord, DeliveryStatus, EndpointRecord, EventRecord, RateLimit,
+    RetiredSecret, Store, StoreError, ids,
 };
 use chrono::{DateTime, Utc};
 use guard::AddressGuard;
@@ -63,6 +63,8 @@ pub struct NewEndpoint {
     pub filter: Option<Value>,
     /// Attempts per second, if limited (checked here).
     pub rate_limit: Option<RateLimit>,
+    /// Delivery order.
+    pub ordering: DeliveryOrder,
     /// Free text.
     pub description: String,
     /// Start active.
@@ -88,6 +90,8 @@ pub struct EndpointPatch {
     pub filter: Option<Option<Value>>,
     /// New rate limit; `Some(None)` removes it.
     pub rate_limit: Option<Option<RateLimit>>,
+    /// New delivery order.
+    pub ordering: Option<DeliveryOrder>,
     /// New description.
     pub description: Option<String>,
     /// Enable (also clears an automatic disable) or disable.
@@ -125,6 +129,8 @@ pub struct Outbound {
     /// Deliveries being attempted or requeued right now, and the manual
     /// retries asked for meanwhile.
     claims: std::sync::Mutex<Claims>,
+    /// Manual retries so far (see [`Outbound::requeues`]).
+    requeued: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Default)]
@@ -173,6 +179,7 @@ impl Outbound {
             endpoint_lock: tokio::sync::Mutex::new(()),
             cache: Default::default(),
             claims: Default::default(),
+            requeued: Default::default(),
         }
     }
 
@@ -274,6 +281,7 @@ impl Outbound {
             filters: new.filters,
             filter: new.filter,
             rate_limit: new.rate_limit,
+            ordering: new.ordering,
             description: new.description,
             active: new.active,
             headers: new.headers,
@@ -324,6 +332,9 @@ impl Outbound {
         }
         if let Some(r) = patch.rate_limit {
             ep.rate_limit = r;
+        }
+        if let Some(o) = patch.ordering {
+            ep.ordering = o;
         }
         if let Some(d) = patch.description {
             ep.description = d;
@@ -531,6 +542,12 @@ impl Outbound {
         result
     }
 
+    /// Deliveries put back in line by a manual retry since start: a FIFO
+    /// line looks for its head from the start again when this changes.
+    pub(crate) fn requeues(&self) -> u64 {
+        self.requeued.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Moves delivery `id` to the front of the queue (the caller holds its claim).
     async fn requeue_now(&self, id: &str) -> Result<DeliveryRecord> {
         let mut d = self
@@ -542,6 +559,8 @@ impl Outbound {
         d.next_attempt_at = Some(Utc::now());
         d.updated_at = Utc::now();
         self.store.requeue_delivery(&d, old_due).await?;
+        self.requeued
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.wake();
         Ok(d)
     }

@@ -9,7 +9,7 @@ use super::Outbound;
 use crate::config::{ATTEMPT_BODY_BYTES, MAX_RETRY_AFTER};
 use crate::signing;
 use crate::store::{
-    AttemptRecord, DeliveryRecord, DeliveryStatus, DueDelivery, EventRecord, Store,
+    AttemptRecord, DeliveryOrder, DeliveryRecord, DeliveryStatus, DueDelivery, EventRecord, Store,
 };
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -22,6 +22,19 @@ use tracing::Instrument;
 
 /// Longest sleep when nothing is due (new work wakes the worker at once).
 const IDLE_POLL: Duration = Duration::from_secs(1);
+/// Type of the events `test_send` sends. Test sends are diagnostics: they
+/// neither wait in a FIFO line nor hold one up.
+const TEST_EVENT_TYPE: &str = "webhook.test";
+
+/// Where each FIFO endpoint's line was last seen to start.
+#[derive(Default)]
+struct FifoLines {
+    /// Endpoint id → position of its head (opaque store key).
+    from: HashMap<String, Vec<u8>>,
+    /// [`super::Outbound::requeues`] when `from` was last valid.
+    requeues: u64,
+}
+
 /// Rate limits pace attempts this much slower than the nominal rate.
 const RATE_MARGIN: f64 = 1.05;
 
@@ -51,6 +64,8 @@ pub struct DeliveryWorker {
     /// Pace of the endpoints with a rate limit: when the next attempt is
     /// theoretically due (GCRA).
     paces: Mutex<HashMap<String, Instant>>,
+    /// FIFO endpoints' lines: where the head was last found.
+    lines: Mutex<FifoLines>,
     global: Arc<Semaphore>,
     per_endpoint: Mutex<HashMap<String, Arc<Semaphore>>>,
     attempts: Mutex<tokio::task::JoinSet<()>>,
@@ -66,6 +81,7 @@ impl DeliveryWorker {
             outbound,
             cursor: Mutex::new(None),
             paces: Mutex::new(HashMap::new()),
+            lines: Mutex::new(FifoLines::default()),
             per_endpoint: Mutex::new(HashMap::new()),
             attempts: Mutex::new(tokio::task::JoinSet::new()),
         })
@@ -156,6 +172,11 @@ impl DeliveryWorker {
                 self.store().drop_due(&entry.key)?;
                 continue;
             };
+            // Not the head of a FIFO line: skip it alone (the head may come
+            // later in this scan, its retry being due after the others).
+            if !self.next_in_line(&delivery)? {
+                continue;
+            }
             if !self.within_rate(&delivery.endpoint_id)? {
                 busy.insert(delivery.endpoint_id.clone());
                 continue;
@@ -204,6 +225,38 @@ impl DeliveryWorker {
             && let Err(e) = self.outbound.retry(id).await
         {
             tracing::error!(delivery = %id, error = %e, "a manual retry asked for during an attempt failed");
+        }
+    }
+
+    /// Whether `d` may be attempted under its endpoint's ordering: always
+    /// for parallel endpoints; for FIFO ones only the oldest pending
+    /// delivery (the head of the line), and so one at a time. The line's
+    /// position only moves forward (deliveries are created in key order),
+    /// except after a manual retry, which may put an older one back.
+    fn next_in_line(&self, d: &DeliveryRecord) -> Result<bool, super::OutboundError> {
+        let fifo = self
+            .outbound
+            .cached_endpoint(&d.endpoint_id)?
+            .is_some_and(|ep| ep.ordering == DeliveryOrder::Fifo);
+        if !fifo || d.event_type == TEST_EVENT_TYPE {
+            return Ok(true);
+        }
+        let requeues = self.outbound.requeues();
+        let mut lines = lock(&self.lines);
+        if lines.requeues != requeues {
+            lines.requeues = requeues;
+            lines.from.clear();
+        }
+        let from = lines.from.get(&d.endpoint_id).cloned();
+        let head = self
+            .store()
+            .first_pending(&d.endpoint_id, from.as_deref(), TEST_EVENT_TYPE)?;
+        match head {
+            Some((key, id)) => {
+                lines.from.insert(d.endpoint_id.clone(), key);
+                Ok(id == d.id)
+            }
+            None => Ok(false),
         }
     }
 
@@ -420,7 +473,7 @@ impl DeliveryWorker {
         });
         let event = EventRecord {
             id: crate::store::ids::new("evt").0,
-            event_type: "webhook.test".into(),
+            event_type: TEST_EVENT_TYPE.into(),
             data: RawValue::from_string(data.to_string()).expect("valid JSON"),
             created_at: Utc::now(),
             source: None,

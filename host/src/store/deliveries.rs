@@ -252,6 +252,34 @@ impl Store {
             .collect()
     }
 
+    /// The first pending delivery of `endpoint_id` at or after the
+    /// position `from` (from the oldest when `None`), in creation order,
+    /// with its position, leaving out those of events of type `except`:
+    /// the head of a FIFO endpoint's line. Walks the deliveries from
+    /// `from`: callers keep the position and start there.
+    pub fn first_pending(
+        &self,
+        endpoint_id: &str,
+        from: Option<&[u8]>,
+        except: &str,
+    ) -> StoreResult<Option<(Vec<u8>, String)>> {
+        let iter = match from {
+            Some(k) => self.deliveries.range(k.to_vec()..),
+            None => self.deliveries.range::<&[u8], _>(..),
+        };
+        for item in iter {
+            let (k, v) = item?;
+            let d: DeliveryRecord = decode(&v)?;
+            if d.endpoint_id == endpoint_id
+                && d.status == DeliveryStatus::Pending
+                && d.event_type != except
+            {
+                return Ok(Some((k.to_vec(), d.id)));
+            }
+        }
+        Ok(None)
+    }
+
     /// Deliveries queued for an attempt (now or later): a counter kept with
     /// every queue change, so reading it costs nothing.
     pub fn queue_depth(&self) -> usize {

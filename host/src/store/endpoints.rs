@@ -42,6 +42,10 @@ pub struct EndpointRecord {
     /// before custom headers existed.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, String>,
+    /// In which order deliveries are attempted. Absent in records written
+    /// before it existed (and when parallel).
+    #[serde(default, skip_serializing_if = "DeliveryOrder::is_parallel")]
+    pub ordering: DeliveryOrder,
     /// How fast deliveries may be attempted; none: as fast as the
     /// concurrency limits allow. Absent in records written before it existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -61,6 +65,25 @@ pub struct EndpointRecord {
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+}
+
+/// In which order an endpoint's deliveries are attempted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryOrder {
+    /// As they come due, several at once (up to the endpoint concurrency).
+    #[default]
+    Parallel,
+    /// In acceptance order, one at a time: a delivery waits until the one
+    /// before it succeeded or failed for good.
+    Fifo,
+}
+
+impl DeliveryOrder {
+    /// Whether this is the default, parallel order.
+    pub fn is_parallel(&self) -> bool {
+        *self == DeliveryOrder::Parallel
+    }
 }
 
 /// Deliveries per second an endpoint accepts (attempts, retries included).

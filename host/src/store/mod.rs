@@ -19,7 +19,7 @@ pub use dedup::DedupRecord;
 pub(crate) use deliveries::due_key;
 pub use deliveries::{AttemptRecord, DeliveryFilter, DeliveryRecord, DeliveryStatus, DueDelivery};
 pub use emissions::EmissionRecord;
-pub use endpoints::{EndpointRecord, RateLimit, RetiredSecret};
+pub use endpoints::{DeliveryOrder, EndpointRecord, RateLimit, RetiredSecret};
 pub use events::{EventRecord, EventSource};
 pub use invocations::InvocationRecord;
 pub use modules::ModuleRecord;

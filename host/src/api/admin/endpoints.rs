@@ -11,7 +11,7 @@ use crate::delivery::matching::filter::{COMBINATORS, OPERATORS};
 use crate::delivery::{EndpointPatch, NewEndpoint};
 use crate::signing::{self, SIGNING_KEY_PATTERN, SignatureScheme};
 use crate::store::Page;
-use crate::store::{EndpointRecord, RateLimit};
+use crate::store::{DeliveryOrder, EndpointRecord, RateLimit};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -519,6 +519,10 @@ pub(crate) struct EndpointIn {
     /// Attempts per second (with an optional burst); absent or `null`: no limit.
     /// Excess deliveries wait, they do not fail.
     rate_limit: Option<RateLimit>,
+    /// `parallel` (default) or `fifo`: attempted in acceptance order, one
+    /// at a time.
+    #[serde(default)]
+    ordering: DeliveryOrder,
     /// Free text.
     #[serde(default)]
     description: String,
@@ -561,6 +565,8 @@ pub(crate) struct EndpointPatchIn {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<RateLimit>, nullable)]
     rate_limit: Option<Option<RateLimit>>,
+    /// New delivery order.
+    ordering: Option<DeliveryOrder>,
     /// Free text.
     description: Option<String>,
     /// Enable (clears the failing streak) or disable.
@@ -591,6 +597,8 @@ pub(crate) struct EndpointOut {
     filter: Option<Value>,
     /// Attempts per second, `null` when unlimited.
     rate_limit: Option<RateLimit>,
+    /// Delivery order.
+    ordering: DeliveryOrder,
     /// Free text.
     description: String,
     /// Whether it gets deliveries.
@@ -692,6 +700,7 @@ fn endpoint_out(ep: EndpointRecord) -> EndpointOut {
         filters: ep.filters,
         filter: ep.filter,
         rate_limit: ep.rate_limit,
+        ordering: ep.ordering,
         description: ep.description,
         active: ep.active,
         headers: ep.headers,
@@ -728,6 +737,7 @@ pub(crate) async fn create(
         filters: body.filters,
         filter: body.filter,
         rate_limit: body.rate_limit,
+        ordering: body.ordering,
         description: body.description,
         active: body.active,
         headers: body.headers,
@@ -783,6 +793,7 @@ pub(crate) async fn update(
         filters: body.filters,
         filter: body.filter,
         rate_limit: body.rate_limit,
+        ordering: body.ordering,
         description: body.description,
         active: body.active,
         headers: body.headers.map(Option::unwrap_or_default),
