@@ -172,6 +172,20 @@ impl DeliveryWorker {
                 self.store().drop_due(&entry.key)?;
                 continue;
             };
+            // The scan is a snapshot: an attempt that ended since moved the
+            // delivery in the queue (or finished it). Its old entry is gone
+            // or stale; sending now would run ahead of its retry schedule
+            // and leave the new entry behind. Drop it and move on.
+            let current = match (delivery.status, delivery.next_attempt_at) {
+                (DeliveryStatus::Pending, Some(at)) => {
+                    Some(crate::store::due_key(at, &delivery.id))
+                }
+                _ => None,
+            };
+            if current.as_deref() != Some(&entry.key[..]) {
+                self.store().drop_due(&entry.key)?;
+                continue;
+            }
             // Not the head of a FIFO line: skip it alone (the head may come
             // later in this scan, its retry being due after the others).
             if !self.next_in_line(&delivery)? {
