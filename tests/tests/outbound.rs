@@ -1230,3 +1230,47 @@ async fn fifo_endpoints_deliver_in_acceptance_order_one_at_a_time() {
     }
     srv.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manual_retry_in_a_fifo_line_sends_that_delivery_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = server(dir.path()).await;
+    let r = Receiver::start().await;
+    // The first event fails for good (four attempts), the second succeeds.
+    r.script([500, 500, 500, 500].map(Reply::status));
+    endpoint(
+        &srv,
+        json!({"url": r.url, "events": ["seq"], "ordering": "fifo"}),
+    )
+    .await;
+    let first = send_event(&srv, json!({"type": "seq", "data": {"n": 0}})).await;
+    let second = send_event(&srv, json!({"type": "seq", "data": {"n": 1}})).await;
+    let (first, second) = (
+        first["id"].as_str().unwrap().to_string(),
+        second["id"].as_str().unwrap().to_string(),
+    );
+    wait_status(&srv, &second, "success").await;
+    assert_eq!(delivery_of(&srv, &first).await["status"], "failed");
+
+    // Retried, the failed one goes out again (the line was found anew from
+    // its start), and the one already delivered is not sent twice.
+    let id = delivery_of(&srv, &first).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, body) = srv
+        .send(srv.admin(Method::POST, &format!("/deliveries/{id}/retry")))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    wait_status(&srv, &first, "success").await;
+    srv.wait_queue_empty().await;
+    let sent: Vec<String> = r
+        .received()
+        .iter()
+        .map(|m| m.json()["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(sent.iter().filter(|i| **i == first).count(), 5, "{sent:?}");
+    assert_eq!(sent.iter().filter(|i| **i == second).count(), 1, "{sent:?}");
+    assert_eq!(sent.last(), Some(&first));
+    srv.stop().await;
+}
