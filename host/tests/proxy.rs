@@ -4,9 +4,9 @@
 
 mod common;
 
-use common::{Served, serve_with_env};
+use common::{Served, read_request, serve_with_env};
 use serde_json::{Value, json};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpListener;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -41,30 +41,7 @@ fn fake_proxy() -> FakeProxy {
             let seen = seen.clone();
             std::thread::spawn(move || {
                 let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-                // The head, then as much body as Content-Length says.
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                while let Ok(n) = stream.read(&mut chunk) {
-                    if n == 0 {
-                        break;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                    let text = String::from_utf8_lossy(&buf).to_string();
-                    if let Some(head_end) = text.find("\r\n\r\n") {
-                        let len = text[..head_end]
-                            .lines()
-                            .find_map(|l| {
-                                l.to_ascii_lowercase()
-                                    .strip_prefix("content-length:")
-                                    .map(|v| v.trim().parse::<usize>().unwrap_or(0))
-                            })
-                            .unwrap_or(0);
-                        if buf.len() >= head_end + 4 + len {
-                            break;
-                        }
-                    }
-                }
-                let text = String::from_utf8_lossy(&buf).to_string();
+                let text = read_request(&mut stream);
                 seen.lock()
                     .unwrap()
                     .push(text.lines().next().unwrap_or("").to_string());
@@ -173,6 +150,19 @@ impl Admin {
     }
 }
 
+/// `hookhost serve` on `dir/data` (loopback allowed, one attempt then an
+/// hour's wait) with `extra` flags and `envs`.
+fn serve(dir: &Path, extra: &[&str], envs: &[(&str, &str)]) -> Served {
+    let mut flags = vec![
+        "--outbound-allowlist",
+        "127.0.0.0/8",
+        "--retry-schedule",
+        "0s,1h",
+    ];
+    flags.extend_from_slice(extra);
+    serve_with_env(&dir.join("data"), &dir.join("serve.log"), &flags, envs)
+}
+
 #[test]
 fn proxy_environment_variables_are_ignored() {
     let proxy = fake_proxy();
@@ -182,17 +172,7 @@ fn proxy_environment_variables_are_ignored() {
     // Nor is an explicit proxy given through hookhost's own variable.
     envs.push(("HOOKHOST_OUTBOUND_PROXY", String::new()));
     let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let srv = serve_with_env(
-        &data,
-        &dir.path().join("serve.log"),
-        &[
-            "--outbound-allowlist",
-            "127.0.0.0/8",
-            "--retry-schedule",
-            "0s,1h",
-        ],
-        &envs,
-    );
+    let srv = serve(dir.path(), &[], &envs);
     let admin = Admin::new(&srv, &data);
 
     let delivery = admin.deliver_once(UNRESOLVABLE);
@@ -218,17 +198,9 @@ fn the_explicit_outbound_proxy_is_used() {
     let proxy = fake_proxy();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let srv = serve_with_env(
-        &data,
-        &dir.path().join("serve.log"),
-        &[
-            "--outbound-allowlist",
-            "127.0.0.0/8",
-            "--retry-schedule",
-            "0s,1h",
-            "--outbound-proxy",
-            &proxy.url,
-        ],
+    let srv = serve(
+        dir.path(),
+        &["--outbound-proxy", &proxy.url],
         &[("NO_PROXY", ""), ("no_proxy", "")],
     );
     let admin = Admin::new(&srv, &data);

@@ -44,6 +44,43 @@ pub async fn start(dir: &Path) -> TestServer {
     start_with(dir, |_| {}).await
 }
 
+/// Creates an endpoint from `body`, asserting `201`; returns it.
+pub async fn endpoint(srv: &TestServer, body: Value) -> Value {
+    let (status, ep) = srv
+        .send(srv.admin(Method::POST, "/endpoints").json(&body))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{ep}");
+    ep
+}
+
+/// Sends an event (`POST /v1/events`), asserting `202`; returns the answer.
+pub async fn send_event(srv: &TestServer, body: Value) -> Value {
+    let (status, accepted) = srv
+        .send(srv.admin(Method::POST, "/events").json(&body))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
+    accepted
+}
+
+/// Polls `check` every 20 ms until it returns `Some`, failing after `within`.
+pub async fn wait_until<T, F, Fut>(within: std::time::Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out after {within:?} waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 impl TestServer {
     /// An admin API request (`path` below `/v1`) with the token.
     pub fn admin(&self, method: Method, path: &str) -> RequestBuilder {

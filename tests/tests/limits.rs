@@ -4,43 +4,11 @@
 
 use hookhost::delivery::guard::AddressGuard;
 use hookhost_tests::receiver::{Receiver, Reply};
-use hookhost_tests::{TestServer, start_with};
+use hookhost_tests::{TestServer, endpoint, send_event, start_with, wait_until};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-async fn endpoint(srv: &TestServer, body: Value) -> Value {
-    let (status, ep) = srv
-        .send(srv.admin(Method::POST, "/endpoints").json(&body))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{ep}");
-    ep
-}
-
-async fn send_event(srv: &TestServer, body: Value) -> Value {
-    let (status, accepted) = srv
-        .send(srv.admin(Method::POST, "/events").json(&body))
-        .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
-    accepted
-}
-
-/// Polls `check` every 50 ms until it returns `Some`, failing after `within`.
-async fn wait_until<T, F, Fut>(within: Duration, what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 async fn delivery_of(srv: &TestServer, event_id: &str) -> Option<Value> {
     let (_, page) = srv
@@ -58,22 +26,6 @@ async fn event_ids(srv: &TestServer) -> Vec<String> {
         .iter()
         .map(|e| e["id"].as_str().unwrap().to_string())
         .collect()
-}
-
-async fn queue_depth(srv: &TestServer) -> f64 {
-    let text = srv
-        .http
-        .get(format!("{}/metrics", srv.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix("hookhost_delivery_queue_depth "))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no queue depth in\n{text}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -198,7 +150,7 @@ async fn a_manual_retry_during_an_attempt_is_kept_and_not_doubled() {
     .await;
     assert_eq!(d["attempts"], 2, "{d}");
     // ...and nothing else is left queued (no second schedule beside it).
-    assert_eq!(queue_depth(&srv).await, 0.0);
+    srv.wait_queue_empty().await;
     srv.stop().await;
 }
 

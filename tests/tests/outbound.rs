@@ -4,7 +4,7 @@
 use hmac::{Hmac, Mac};
 use hookhost::delivery::guard::AddressGuard;
 use hookhost_tests::receiver::{Receiver, Reply};
-use hookhost_tests::{TestServer, start_with};
+use hookhost_tests::{TestServer, endpoint, send_event, start_with};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -19,22 +19,6 @@ async fn server(dir: &std::path::Path) -> TestServer {
         c.delivery.timeout = Duration::from_secs(2);
     })
     .await
-}
-
-async fn endpoint(srv: &TestServer, body: Value) -> Value {
-    let (status, ep) = srv
-        .send(srv.admin(Method::POST, "/endpoints").json(&body))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{ep}");
-    ep
-}
-
-async fn send_event(srv: &TestServer, body: Value) -> Value {
-    let (status, accepted) = srv
-        .send(srv.admin(Method::POST, "/events").json(&body))
-        .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
-    accepted
 }
 
 fn verify_standard(secret: &str, r: &hookhost_tests::receiver::Received) {

@@ -5,36 +5,13 @@
 
 use hookhost::config::ServerConfig;
 use hookhost::server::{self, RunningServer};
-use hookhost_tests::{TestServer, component, start_with};
+use hookhost_tests::{TestServer, component, start_with, wait_until};
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use std::future::Future;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
-
-/// How long a condition may take to come true.
-const DEADLINE: Duration = Duration::from_secs(15);
-
-/// Polls `probe` until it yields a value, failing after [`DEADLINE`].
-async fn wait_for<T, F, Fut>(what: &str, mut probe: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let started = Instant::now();
-    loop {
-        if let Some(v) = probe().await {
-            return v;
-        }
-        assert!(
-            started.elapsed() < DEADLINE,
-            "timed out after {DEADLINE:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
+use std::time::Duration;
 
 /// A server with the hostile fixture uploaded.
 async fn hostile_server(dir: &Path) -> TestServer {
@@ -282,12 +259,16 @@ async fn guests_answer_only_real_final_status_codes() {
             "{body}"
         );
         let invocation = body["error"]["invocation_id"].as_str().unwrap().to_string();
-        let entry = wait_for("the invocation log entry", || async {
-            let (_, log) = srv
-                .send(srv.admin(Method::GET, &format!("/webhooks/{id}/invocations")))
-                .await;
-            log["data"].as_array()?.first().cloned()
-        })
+        let entry = wait_until(
+            Duration::from_secs(15),
+            "the invocation log entry",
+            || async {
+                let (_, log) = srv
+                    .send(srv.admin(Method::GET, &format!("/webhooks/{id}/invocations")))
+                    .await;
+                log["data"].as_array()?.first().cloned()
+            },
+        )
         .await;
         assert_eq!(entry["id"], invocation.as_str());
         assert_eq!(entry["outcome"], "invalid_response", "{status}: {entry}");

@@ -208,11 +208,20 @@ impl Outbound {
 
     /// The endpoint `id`, from the cache.
     pub(crate) fn cached_endpoint(&self, id: &str) -> Result<Option<EndpointRecord>> {
+        self.with_cached_endpoint(id, EndpointRecord::clone)
+    }
+
+    /// `read` applied to the cached endpoint `id`, without copying it.
+    pub(crate) fn with_cached_endpoint<T>(
+        &self,
+        id: &str,
+        read: impl FnOnce(&EndpointRecord) -> T,
+    ) -> Result<Option<T>> {
         Ok(self
             .cached_endpoints()?
             .iter()
             .find(|e| e.record.id == id)
-            .map(|e| e.record.clone()))
+            .map(|e| read(&e.record)))
     }
 
     /// Forgets the cached endpoints after a change.

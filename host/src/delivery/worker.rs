@@ -9,7 +9,8 @@ use super::Outbound;
 use crate::config::{ATTEMPT_BODY_BYTES, MAX_RETRY_AFTER};
 use crate::signing;
 use crate::store::{
-    AttemptRecord, DeliveryOrder, DeliveryRecord, DeliveryStatus, DueDelivery, EventRecord, Store,
+    AttemptRecord, DeliveryOrder, DeliveryRecord, DeliveryStatus, DueDelivery, EventRecord,
+    RateLimit, Store,
 };
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -188,10 +189,14 @@ impl DeliveryWorker {
             }
             // Not the head of a FIFO line: skip it alone (the head may come
             // later in this scan, its retry being due after the others).
-            if !self.next_in_line(&delivery)? {
+            let (ordering, rate_limit) = self
+                .outbound
+                .with_cached_endpoint(&delivery.endpoint_id, |ep| (ep.ordering, ep.rate_limit))?
+                .unwrap_or_default();
+            if ordering == DeliveryOrder::Fifo && !self.next_in_line(&delivery)? {
                 continue;
             }
-            if !self.within_rate(&delivery.endpoint_id)? {
+            if !self.within_rate(&delivery.endpoint_id, rate_limit) {
                 busy.insert(delivery.endpoint_id.clone());
                 continue;
             }
@@ -242,17 +247,12 @@ impl DeliveryWorker {
         }
     }
 
-    /// Whether `d` may be attempted under its endpoint's ordering: always
-    /// for parallel endpoints; for FIFO ones only the oldest pending
-    /// delivery (the head of the line), and so one at a time. The line's
-    /// position only moves forward (deliveries are created in key order),
-    /// except after a manual retry, which may put an older one back.
+    /// Whether `d`, of a FIFO endpoint, may be attempted: only the oldest
+    /// pending delivery (the head of the line), and so one at a time. The
+    /// line's position only moves forward (deliveries are created in key
+    /// order), except after a manual retry, which may put an older one back.
     fn next_in_line(&self, d: &DeliveryRecord) -> Result<bool, super::OutboundError> {
-        let fifo = self
-            .outbound
-            .cached_endpoint(&d.endpoint_id)?
-            .is_some_and(|ep| ep.ordering == DeliveryOrder::Fifo);
-        if !fifo || d.event_type == TEST_EVENT_TYPE {
+        if d.event_type == TEST_EVENT_TYPE {
             return Ok(true);
         }
         let requeues = self.outbound.requeues();
@@ -281,13 +281,9 @@ impl DeliveryWorker {
     /// jitter between here and the receiver never puts more than
     /// `per_second + burst` into one second there. Per node: with several
     /// nodes each keeps its own pace.
-    fn within_rate(&self, endpoint_id: &str) -> Result<bool, super::OutboundError> {
-        let Some(limit) = self
-            .outbound
-            .cached_endpoint(endpoint_id)?
-            .and_then(|ep| ep.rate_limit)
-        else {
-            return Ok(true);
+    fn within_rate(&self, endpoint_id: &str, limit: Option<RateLimit>) -> bool {
+        let Some(limit) = limit else {
+            return true;
         };
         let interval = Duration::from_secs_f64(RATE_MARGIN / f64::from(limit.per_second.max(1)));
         let tolerance = interval * limit.burst;
@@ -295,10 +291,10 @@ impl DeliveryWorker {
         let mut paces = lock(&self.paces);
         let tat = paces.entry(endpoint_id.to_string()).or_insert(now);
         if now + tolerance < *tat {
-            return Ok(false);
+            return false;
         }
         *tat = (*tat).max(now) + interval;
-        Ok(true)
+        true
     }
 
     fn endpoint_slot(&self, endpoint_id: &str) -> Option<OwnedSemaphorePermit> {
