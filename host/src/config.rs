@@ -232,8 +232,15 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// How long finished records are kept.
     pub retention: Duration,
-    /// Directory holding the sled database, modules and compiled artifacts.
+    /// Directory holding the sled database and modules (without
+    /// `database_url`), the compiled-artifact cache and the admin token file.
     pub data_dir: PathBuf,
+    /// PostgreSQL connection string: store everything there instead of in
+    /// sled, sharing it with other nodes.
+    pub database_url: Option<String>,
+    /// PostgreSQL schema to keep hookhost's tables in (created if missing);
+    /// the connection's default (`public`) when `None`.
+    pub database_schema: Option<String>,
     /// Base of the webhook URLs handed out; defaults to `http://<listen>`.
     pub public_url: Option<String>,
     /// Admin bearer token; generated and stored in the data dir when `None`.
@@ -261,6 +268,8 @@ impl ServerConfig {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             retention: DEFAULT_RETENTION,
             data_dir: data_dir.into(),
+            database_url: None,
+            database_schema: None,
             public_url: None,
             admin_token: None,
             limits: SandboxLimits::default(),

@@ -188,10 +188,13 @@ pub enum Claim {
     Lead(Leader),
 }
 
+/// A webhook id and a delivery id.
+type Slot = (String, String);
+
 /// Requests in flight per (webhook, delivery id), and the stored answers.
 pub struct Deduplicator {
     store: Store,
-    in_flight: Mutex<HashMap<Vec<u8>, Arc<Notify>>>,
+    in_flight: Mutex<HashMap<Slot, Arc<Notify>>>,
 }
 
 impl Deduplicator {
@@ -213,34 +216,37 @@ impl Deduplicator {
         window: chrono::Duration,
         now: DateTime<Utc>,
     ) -> StoreResult<Claim> {
-        let slot = Store::dedup_key(webhook_id, key);
+        let slot: Slot = (webhook_id.to_string(), key.to_string());
         loop {
-            let wait = {
+            let leader = {
                 let mut in_flight = lock(&self.in_flight);
                 match in_flight.get(&slot) {
-                    Some(running) => {
-                        // Registered before the lock is released, so the
-                        // leader's notification cannot be missed.
-                        running.clone().notified_owned()
-                    }
+                    // Registered before the lock is released, so the
+                    // leader's notification cannot be missed.
+                    Some(running) => Err(running.clone().notified_owned()),
                     None => {
-                        if let Some(record) = self.store.dedup_get(&slot)?
-                            && now - record.at < window
-                        {
-                            return Ok(Claim::Replay(record));
-                        }
                         let notify = Arc::new(Notify::new());
                         in_flight.insert(slot.clone(), notify.clone());
-                        return Ok(Claim::Lead(Leader {
+                        Ok(Leader {
                             dedup: self.clone(),
-                            slot,
+                            slot: slot.clone(),
                             notify,
                             window,
-                        }));
+                        })
                     }
                 }
             };
-            wait.await;
+            match leader {
+                Err(wait) => wait.await,
+                // In flight now: a duplicate arriving meanwhile waits for
+                // this answer (dropping the leader wakes it).
+                Ok(leader) => {
+                    return match self.store.dedup_get(webhook_id, key).await? {
+                        Some(record) if now - record.at < window => Ok(Claim::Replay(record)),
+                        _ => Ok(Claim::Lead(leader)),
+                    };
+                }
+            }
         }
     }
 }
@@ -250,14 +256,14 @@ impl Deduplicator {
 /// duplicate run the handler itself.
 pub struct Leader {
     dedup: Arc<Deduplicator>,
-    slot: Vec<u8>,
+    slot: Slot,
     notify: Arc<Notify>,
     window: chrono::Duration,
 }
 
 impl Leader {
     /// Remembers a 2xx answer for the window; the waiting duplicates get it.
-    pub fn remember(
+    pub async fn remember(
         self,
         invocation_id: &str,
         status: u16,
@@ -273,7 +279,8 @@ impl Leader {
             content_type,
             body: body[..body.len().min(DEDUP_BODY_BYTES)].to_vec(),
         };
-        self.dedup.store.dedup_put(&self.slot, &record)
+        let (webhook_id, key) = &self.slot;
+        self.dedup.store.dedup_put(webhook_id, key, &record).await
     }
 }
 
@@ -332,7 +339,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_claims_have_one_leader() {
         let dir = tempfile::tempdir().unwrap();
-        let dedup = Deduplicator::new(Store::open(dir.path()).unwrap());
+        let dedup = Deduplicator::new(crate::store::open_sled(dir.path()).unwrap());
         let now = Utc::now();
         let window = chrono::Duration::hours(1);
         let Claim::Lead(leader) = dedup.claim("wh_a", "k", window, now).await.unwrap() else {
@@ -346,6 +353,7 @@ mod tests {
         assert!(!waiter.is_finished(), "a duplicate waits for the first");
         leader
             .remember("inv_1", 200, Some("text/plain".into()), b"ok", now)
+            .await
             .unwrap();
         match waiter.await.unwrap() {
             Claim::Replay(r) => assert_eq!((r.status, r.body.as_slice()), (200, &b"ok"[..])),

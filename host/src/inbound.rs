@@ -191,13 +191,15 @@ impl Inbound {
                         .iter()
                         .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
                         .map(|(_, v)| v.clone());
-                    let remembered = leader.remember(
-                        &invocation_id,
-                        response.status,
-                        content_type,
-                        &response.body,
-                        received_at,
-                    );
+                    let remembered = leader
+                        .remember(
+                            &invocation_id,
+                            response.status,
+                            content_type,
+                            &response.body,
+                            received_at,
+                        )
+                        .await;
                     if let Err(e) = remembered {
                         tracing::warn!(error = %e, "the answer could not be remembered for deduplication");
                     }

@@ -76,6 +76,44 @@ async fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::Migrate(args) => {
+            let Some(url) = args.database_url else {
+                eprintln!(
+                    "hookhost migrate: the sled store needs no migrations; pass --database-url"
+                );
+                return ExitCode::from(2);
+            };
+            match hookhost::store::Postgres::connect(&url, args.database_schema.as_deref()).await {
+                Ok(_) => {
+                    println!("schema is up to date");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("hookhost migrate: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Export(args) => match hookhost::cli::transfer::export(args).await {
+            Ok(n) => {
+                eprintln!("exported {n} records");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("hookhost export: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Import(args) => match hookhost::cli::transfer::import(args).await {
+            Ok(n) => {
+                eprintln!("imported {n} records");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("hookhost import: {e}");
+                ExitCode::FAILURE
+            }
+        },
         command => match run_client(&cli.client, command).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

@@ -1,11 +1,11 @@
 //! The URL registry: modules and webhooks, kept in memory in front of the
-//! store so that ingress never reads sled, and changed only through here so
-//! the cache cannot go stale.
+//! store so that ingress never reads it. This node's changes go through
+//! here; other nodes' changes arrive through [`Registry::refresh`].
 
 use crate::config::MAX_PAYLOAD_BYTES;
 use crate::dedup::DedupConfig;
 use crate::runtime::{CompileError, CompiledHandler, Runtime};
-use crate::store::{ModuleRecord, Store, StoreError, WebhookRecord};
+use crate::store::{Change, ModuleRecord, Store, StoreError, WebhookRecord};
 use crate::verify::{Verifier, VerifyConfig};
 use chrono::Utc;
 use sha2::{Digest, Sha256};
@@ -119,9 +119,10 @@ impl Registry {
     /// and every webhook. A module that no longer loads is logged and left
     /// out; its webhooks answer 503 until it is uploaded again.
     pub async fn open(store: Store, runtime: Arc<Runtime>) -> Result<Self> {
-        let records = store.list_modules()?;
+        let records = store.list_modules().await?;
         let loader = {
             let (store, runtime) = (store.clone(), runtime.clone());
+            let handle = tokio::runtime::Handle::current();
             move || {
                 let mut by_sha: HashMap<String, Arc<CompiledHandler>> = HashMap::new();
                 let mut modules = HashMap::new();
@@ -129,7 +130,15 @@ impl Registry {
                     let handler = match by_sha.get(&record.sha256) {
                         Some(h) => h.clone(),
                         None => {
-                            match runtime.load(&record.sha256, &store.module_path(&record.sha256)) {
+                            let wasm = || match handle.block_on(store.module_bytes(&record.sha256))
+                            {
+                                Ok(Some(bytes)) => Ok(bytes),
+                                Ok(None) => {
+                                    Err("the module's bytes are missing from the store".to_string())
+                                }
+                                Err(e) => Err(e.to_string()),
+                            };
+                            match runtime.load(&record.sha256, wasm) {
                                 Ok(h) => {
                                     let h = Arc::new(h);
                                     by_sha.insert(record.sha256.clone(), h.clone());
@@ -154,7 +163,8 @@ impl Registry {
             .await
             .map_err(|e| RegistryError::Invalid(e.to_string()))?;
         let webhooks = store
-            .list_webhooks()?
+            .list_webhooks()
+            .await?
             .into_iter()
             .map(|w| (w.id.clone(), Arc::new(LiveWebhook::new(w))))
             .collect();
@@ -250,12 +260,7 @@ impl Registry {
                 Arc::new(compiled)
             }
         };
-        {
-            let (store, sha, bytes) = (self.store.clone(), sha256.clone(), bytes.clone());
-            tokio::task::spawn_blocking(move || store.write_module_bytes(&sha, &bytes))
-                .await
-                .map_err(|e| StoreError::Io(e.to_string()))??;
-        }
+        self.store.put_module_bytes(&sha256, &bytes).await?;
 
         let _guard = self.changes.lock().await;
         let now = Utc::now();
@@ -276,7 +281,7 @@ impl Registry {
             }),
         );
         if let Some(previous) = &previous {
-            self.forget_code_if_unused(&previous.record.sha256)?;
+            self.forget_code_if_unused(&previous.record.sha256).await?;
         }
         Ok((record, previous.is_none()))
     }
@@ -295,14 +300,14 @@ impl Registry {
         }
         self.store.delete_module(name).await?;
         write(&self.modules).remove(name);
-        self.forget_code_if_unused(&module.record.sha256)?;
+        self.forget_code_if_unused(&module.record.sha256).await?;
         Ok(())
     }
 
     /// Removes the stored bytes and the compiled artifact of `sha256` when
     /// no module uses that code any more.
-    fn forget_code_if_unused(&self, sha256: &str) -> Result<()> {
-        if self.store.remove_module_bytes_if_unused(sha256)? {
+    async fn forget_code_if_unused(&self, sha256: &str) -> Result<()> {
+        if self.store.remove_module_bytes_if_unused(sha256).await? {
             self.runtime.remove_artifact(sha256);
         }
         Ok(())
@@ -377,6 +382,79 @@ impl Registry {
         }
         self.store.delete_webhook(id).await?;
         write(&self.webhooks).remove(id);
+        Ok(())
+    }
+
+    /// Brings the cache up to date with a change another node made to the
+    /// store (or, for [`Change::All`], with everything). Serialized with
+    /// this node's own changes, so a stale read never overwrites a newer
+    /// local write.
+    pub async fn refresh(&self, change: &Change) -> Result<()> {
+        let _guard = self.changes.lock().await;
+        match change {
+            Change::Module(name) => self.refresh_module(name).await?,
+            Change::Webhook(_) | Change::All => {
+                let stored = self.store.list_webhooks().await?;
+                let mut webhooks = write(&self.webhooks);
+                let fresh: HashMap<_, _> = stored
+                    .into_iter()
+                    .map(|w| match webhooks.get(&w.id) {
+                        // Unchanged: keep the decoded one.
+                        Some(live) if live.record.updated_at == w.updated_at => {
+                            (w.id.clone(), live.clone())
+                        }
+                        _ => (w.id.clone(), Arc::new(LiveWebhook::new(w))),
+                    })
+                    .collect();
+                *webhooks = fresh;
+            }
+            Change::Endpoint(_) => {}
+        }
+        if *change == Change::All {
+            let names: Vec<String> = self
+                .store
+                .list_modules()
+                .await?
+                .into_iter()
+                .map(|m| m.name)
+                .chain(read(&self.modules).keys().cloned())
+                .collect();
+            for name in names {
+                self.refresh_module(&name).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Reloads module `name` from the store: dropped when gone, compiled
+    /// (or read from the artifact cache) when its code changed.
+    async fn refresh_module(&self, name: &str) -> Result<()> {
+        let Some(record) = self.store.get_module(name).await? else {
+            write(&self.modules).remove(name);
+            return Ok(());
+        };
+        let same_code = read(&self.modules)
+            .values()
+            .find(|m| m.record.sha256 == record.sha256)
+            .map(|m| m.handler.clone());
+        let handler = match same_code {
+            Some(h) => h,
+            None => {
+                let Some(bytes) = self.store.module_bytes(&record.sha256).await? else {
+                    return Err(RegistryError::Invalid(format!(
+                        "module {name:?}: its code is missing from the store"
+                    )));
+                };
+                let runtime = self.runtime.clone();
+                let sha = record.sha256.clone();
+                let compiled =
+                    tokio::task::spawn_blocking(move || runtime.load(&sha, || Ok(bytes)))
+                        .await
+                        .map_err(|e| CompileError::Internal(e.to_string()))??;
+                Arc::new(compiled)
+            }
+        };
+        write(&self.modules).insert(name.to_string(), Arc::new(LoadedModule { record, handler }));
         Ok(())
     }
 

@@ -7,7 +7,7 @@ use crate::delivery::worker::DeliveryWorker;
 use crate::inbound::Inbound;
 use crate::registry::{Registry, RegistryError};
 use crate::runtime::Runtime;
-use crate::store::{Committer, Store, StoreError};
+use crate::store::{Change, Committer, Store, StoreError};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -63,6 +63,7 @@ pub struct RunningServer {
     serving: Vec<JoinHandle<()>>,
     committer: JoinHandle<()>,
     pruner: JoinHandle<()>,
+    watching: JoinHandle<()>,
     delivering: JoinHandle<()>,
     worker: Arc<DeliveryWorker>,
     store: Store,
@@ -91,6 +92,8 @@ impl RunningServer {
         }
         self.pruner.abort();
         let _ = self.pruner.await;
+        self.watching.abort();
+        let _ = self.watching.await;
         // Attempts in flight are abandoned; their deliveries are still
         // queued and are sent again after the restart (at least once).
         self.delivering.abort();
@@ -105,7 +108,7 @@ impl RunningServer {
         // is gone (a blocking write finishing, say): wait for it, briefly,
         // so that a restart in the same process finds the database free.
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        while self.store.handles() > 1 && std::time::Instant::now() < deadline {
+        while Arc::strong_count(&self.store) > 1 && std::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         Ok(())
@@ -130,7 +133,12 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
     // data directory's contents it protects.
     // SAFETY: umask only sets the process's file-creation mask.
     unsafe { libc::umask(0o077) };
-    let store = Store::open(&config.data_dir)?;
+    let store = crate::store::open(
+        &config.data_dir,
+        config.database_url.as_deref(),
+        config.database_schema.as_deref(),
+    )
+    .await?;
     let runtime = Runtime::new(config.limits.clone(), config.data_dir.join("compiled"))
         .map_err(|e| StartError::Runtime(format!("{e:#}")))?;
     // Whatever an earlier version or a copy left readable.
@@ -140,6 +148,11 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
     let outbound = Arc::new(Outbound::new(store.clone(), config.delivery.clone()));
     let worker = DeliveryWorker::new(outbound.clone());
     let delivering = tokio::spawn(worker.clone().run());
+    let watching = tokio::spawn(watch_changes(
+        store.clone(),
+        registry.clone(),
+        outbound.clone(),
+    ));
     let worker_handle = worker.clone();
 
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
@@ -209,6 +222,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
         serving,
         committer: committer_task,
         pruner,
+        watching,
         delivering,
         worker: worker_handle,
         store,
@@ -299,6 +313,40 @@ async fn serve_http(
     while connections.join_next().await.is_some() {}
 }
 
+/// Every node re-reads the registry this often, in case an announced
+/// change was missed.
+const FULL_REFRESH_EVERY: Duration = Duration::from_secs(10);
+
+/// Applies other nodes' changes (modules, webhooks, endpoints) to this
+/// node's caches as the store announces them, and re-reads everything every
+/// [`FULL_REFRESH_EVERY`] as a fallback. Returns at once for a store only
+/// this process uses.
+async fn watch_changes(store: Store, registry: Arc<Registry>, outbound: Arc<Outbound>) {
+    use tokio::sync::broadcast::error::RecvError;
+    let Some(mut changes) = store.changes() else {
+        return;
+    };
+    let mut tick = tokio::time::interval(FULL_REFRESH_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        let change = tokio::select! {
+            c = changes.recv() => match c {
+                Ok(c) => c,
+                Err(RecvError::Lagged(_)) => Change::All,
+                Err(RecvError::Closed) => return,
+            },
+            _ = tick.tick() => Change::All,
+        };
+        if matches!(change, Change::Endpoint(_) | Change::All) {
+            outbound.endpoints_changed();
+        }
+        if let Err(e) = registry.refresh(&change).await {
+            tracing::warn!(?change, error = %e, "applying a change from another node failed");
+        }
+    }
+}
+
 /// Prunes the invocation log per webhook and removes finished records
 /// older than the retention period, every [`PRUNE_EVERY`] (or sooner with
 /// a short retention).
@@ -308,19 +356,18 @@ async fn prune(store: Store, keep: usize, retention: Duration) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let store = store.clone();
         let cutoff = chrono::Utc::now()
             - chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
-        let work = move || -> crate::store::StoreResult<(usize, usize)> {
-            let pruned = store.prune_all_invocations(keep)?;
-            let expired = store.remove_expired(cutoff)?;
-            Ok((pruned, expired))
+        let work = async {
+            let pruned = store.prune_all_invocations(keep).await?;
+            let expired = store.remove_expired(cutoff).await?;
+            crate::store::StoreResult::Ok((pruned, expired))
         };
-        match tokio::task::spawn_blocking(work).await {
-            Ok(Ok((pruned, expired))) if pruned + expired > 0 => {
+        match work.await {
+            Ok((pruned, expired)) if pruned + expired > 0 => {
                 tracing::debug!(pruned, expired, "pruned and expired old records")
             }
-            Ok(Err(e)) => tracing::warn!(error = %e, "removing old records failed"),
+            Err(e) => tracing::warn!(error = %e, "removing old records failed"),
             _ => {}
         }
     }

@@ -188,3 +188,59 @@ impl TestServer {
         }
     }
 }
+
+/// The PostgreSQL the tests use: `HOOKHOST_TEST_DATABASE_URL` if set, else
+/// the server on 127.0.0.1:5432 (database `test`, trust authentication) if
+/// one answers. `scripts/test.sh` starts a throwaway cluster and sets the
+/// variable when neither is there. Panics otherwise: PostgreSQL tests are
+/// never skipped.
+pub fn test_database_url() -> String {
+    if let Ok(url) = std::env::var("HOOKHOST_TEST_DATABASE_URL")
+        && !url.is_empty()
+    {
+        return url;
+    }
+    let addr: std::net::SocketAddr = "127.0.0.1:5432".parse().unwrap();
+    if std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2)).is_ok() {
+        return "postgres://postgres@127.0.0.1:5432/test".into();
+    }
+    panic!(
+        "no PostgreSQL for the tests: set HOOKHOST_TEST_DATABASE_URL, or run scripts/test.sh \
+         (it finds or starts one)"
+    );
+}
+
+/// A PostgreSQL schema of its own for one test, so runs never interfere;
+/// [`PgSchema::drop_now`] removes it at the end.
+pub struct PgSchema {
+    /// Connection string.
+    pub url: String,
+    /// Schema name.
+    pub name: String,
+}
+
+impl PgSchema {
+    /// A new, empty schema (`hh_e2e_<pid>_<random>`), migrated.
+    pub async fn new() -> Self {
+        let url = test_database_url();
+        let name = format!("hh_e2e_{}_{:08x}", std::process::id(), fastrand::u32(..));
+        hookhost::store::Postgres::connect(&url, Some(&name))
+            .await
+            .expect("PostgreSQL answers and migrates");
+        Self { url, name }
+    }
+
+    /// Points `config` at this schema.
+    pub fn configure(&self, config: &mut ServerConfig) {
+        config.database_url = Some(self.url.clone());
+        config.database_schema = Some(self.name.clone());
+    }
+
+    /// Drops the schema and everything in it.
+    pub async fn drop_now(self) {
+        let pg = hookhost::store::Postgres::connect(&self.url, Some(&self.name))
+            .await
+            .expect("PostgreSQL answers");
+        pg.drop_schema().await.expect("schema dropped");
+    }
+}

@@ -38,11 +38,8 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
             .into_response();
         }
     }
-    let store = state.registry.store().clone();
-    let endpoints = state.outbound.endpoints().unwrap_or_default();
-    let depth = tokio::task::spawn_blocking(move || store.queue_depth())
-        .await
-        .unwrap_or(0);
+    let endpoints = state.outbound.endpoints().await.unwrap_or_default();
+    let depth = state.registry.store().queue_depth().await.unwrap_or(0);
     // State gauges are this server's, rendered here rather than through the
     // process-wide recorder (which several servers in one process share).
     let gauges = [

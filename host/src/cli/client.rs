@@ -148,7 +148,13 @@ pub async fn run_client(args: &ClientArgs, command: Command) -> Result<(), Clien
         token: resolve_token(args),
     };
     let (value, kind) = match command {
-        Command::Serve(_) | Command::Run(_) => unreachable!("not a client command"),
+        Command::Serve(_)
+        | Command::Run(_)
+        | Command::Migrate(_)
+        | Command::Export(_)
+        | Command::Import(_) => {
+            unreachable!("not a client command")
+        }
         Command::Module(cmd) => module(&client, cmd).await?,
         Command::Webhook(cmd) => webhook(&client, cmd).await?,
         Command::Endpoint(cmd) => endpoint(&client, cmd).await?,

@@ -3,6 +3,7 @@
 mod client;
 mod output;
 pub mod run;
+pub mod transfer;
 
 use crate::config::{self, DeliveryConfig, SandboxLimits, ServerConfig};
 use crate::delivery::guard::AddressGuard;
@@ -77,6 +78,31 @@ pub enum Command {
     /// Run one request through a handler component locally, without a
     /// server: prints the response, what it would emit or publish, and its output.
     Run(run::RunArgs),
+    /// Apply the PostgreSQL schema migrations and exit (`serve` applies
+    /// them too, at start).
+    Migrate(StoreArgs),
+    /// Write every record (modules, webhooks, endpoints with secrets,
+    /// events, deliveries with attempts, logs, idempotency keys) as a
+    /// versioned stream of JSON lines: a backup, or a move to another back
+    /// end. Stop the server first when exporting a sled data directory.
+    Export(transfer::ExportArgs),
+    /// Read an export into the store the flags select (`--data-dir`, or
+    /// `--database-url`).
+    Import(transfer::ImportArgs),
+}
+
+/// Which store a maintenance command (`migrate`, `export`, `import`) opens.
+#[derive(Args, Debug)]
+pub struct StoreArgs {
+    /// Data directory of the sled store (used without `--database-url`).
+    #[arg(long, env = "HOOKHOST_DATA_DIR", default_value = config::DEFAULT_DATA_DIR)]
+    pub data_dir: PathBuf,
+    /// PostgreSQL connection string (`postgres://user@host/db`).
+    #[arg(long, env = "HOOKHOST_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// PostgreSQL schema holding hookhost's tables (created if missing).
+    #[arg(long, env = "HOOKHOST_DATABASE_SCHEMA")]
+    pub database_schema: Option<String>,
 }
 
 /// Options of `hookhost serve`. Every flag has an environment variable.
@@ -93,6 +119,15 @@ pub struct ServeArgs {
     /// Data directory (sled database, modules, compiled artifacts, admin token).
     #[arg(long, env = "HOOKHOST_DATA_DIR", default_value = config::DEFAULT_DATA_DIR)]
     pub data_dir: PathBuf,
+    /// Store everything in PostgreSQL instead of sled
+    /// (`postgres://user@host/db`); several nodes may share it. The data
+    /// directory then holds only the compiled-artifact cache and the token.
+    #[arg(long, env = "HOOKHOST_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// PostgreSQL schema holding hookhost's tables (created if missing;
+    /// several installations may share one database in separate schemas).
+    #[arg(long, env = "HOOKHOST_DATABASE_SCHEMA")]
+    pub database_schema: Option<String>,
     /// Base of the webhook URLs handed out; defaults to `http://` and the listen address.
     #[arg(long, env = "HOOKHOST_PUBLIC_URL")]
     pub public_url: Option<String>,
@@ -218,6 +253,8 @@ impl ServeArgs {
             max_connections: self.max_connections.max(1),
             retention: self.retention,
             data_dir: self.data_dir,
+            database_url: self.database_url.filter(|u| !u.is_empty()),
+            database_schema: self.database_schema.filter(|s| !s.is_empty()),
             public_url: self.public_url,
             admin_token,
             limits: SandboxLimits {

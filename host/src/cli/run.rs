@@ -88,8 +88,9 @@ pub async fn run(args: RunArgs) -> Result<bool, String> {
     let handler = {
         // `load` reuses a cached artifact and compiles otherwise; the file
         // it would compile from is the component itself.
-        let (runtime, sha, path) = (&runtime, sha256.clone(), args.component.clone());
-        tokio::task::block_in_place(|| runtime.load(&sha, &path)).map_err(|e| e.to_string())?
+        let (runtime, sha, bytes) = (&runtime, sha256.clone(), bytes.clone());
+        tokio::task::block_in_place(|| runtime.load(&sha, || Ok(bytes)))
+            .map_err(|e| e.to_string())?
     };
     let (compiled, _) = runtime.stats().snapshot();
     let prepared = format!(

@@ -184,7 +184,7 @@ impl Outbound {
     }
 
     /// Every endpoint, from the cache.
-    fn cached_endpoints(&self) -> Result<Arc<Vec<CachedEndpoint>>> {
+    async fn cached_endpoints(&self) -> Result<Arc<Vec<CachedEndpoint>>> {
         let generation = {
             let cache = self.cache.read().unwrap_or_else(|e| e.into_inner());
             if let Some(all) = &cache.endpoints {
@@ -194,7 +194,8 @@ impl Outbound {
         };
         let all: Arc<Vec<_>> = Arc::new(
             self.store
-                .list_endpoints()?
+                .list_endpoints()
+                .await?
                 .into_iter()
                 .map(CachedEndpoint::new)
                 .collect(),
@@ -207,25 +208,26 @@ impl Outbound {
     }
 
     /// The endpoint `id`, from the cache.
-    pub(crate) fn cached_endpoint(&self, id: &str) -> Result<Option<EndpointRecord>> {
-        self.with_cached_endpoint(id, EndpointRecord::clone)
+    pub(crate) async fn cached_endpoint(&self, id: &str) -> Result<Option<EndpointRecord>> {
+        self.with_cached_endpoint(id, EndpointRecord::clone).await
     }
 
     /// `read` applied to the cached endpoint `id`, without copying it.
-    pub(crate) fn with_cached_endpoint<T>(
+    pub(crate) async fn with_cached_endpoint<T>(
         &self,
         id: &str,
         read: impl FnOnce(&EndpointRecord) -> T,
     ) -> Result<Option<T>> {
         Ok(self
-            .cached_endpoints()?
+            .cached_endpoints()
+            .await?
             .iter()
             .find(|e| e.record.id == id)
             .map(|e| read(&e.record)))
     }
 
     /// Forgets the cached endpoints after a change.
-    fn endpoints_changed(&self) {
+    pub(crate) fn endpoints_changed(&self) {
         let mut cache = self.cache.write().unwrap_or_else(|e| e.into_inner());
         cache.generation += 1;
         cache.endpoints = None;
@@ -256,14 +258,15 @@ impl Outbound {
     }
 
     /// Every endpoint, oldest first.
-    pub fn endpoints(&self) -> Result<Vec<EndpointRecord>> {
-        Ok(self.store.list_endpoints()?)
+    pub async fn endpoints(&self) -> Result<Vec<EndpointRecord>> {
+        Ok(self.store.list_endpoints().await?)
     }
 
     /// The endpoint `id`.
-    pub fn endpoint(&self, id: &str) -> Result<EndpointRecord> {
+    pub async fn endpoint(&self, id: &str) -> Result<EndpointRecord> {
         self.store
-            .get_endpoint(id)?
+            .get_endpoint(id)
+            .await?
             .ok_or_else(|| OutboundError::NotFound(format!("no endpoint {id:?}")))
     }
 
@@ -326,7 +329,7 @@ impl Outbound {
             headers::check(h).map_err(OutboundError::Invalid)?;
         }
         let _guard = self.endpoint_lock.lock().await;
-        let mut ep = self.endpoint(id)?;
+        let mut ep = self.endpoint(id).await?;
         if let Some(u) = url {
             ep.url = u;
         }
@@ -401,7 +404,7 @@ impl Outbound {
     /// period.
     pub async fn rotate_secret(&self, id: &str, secret: Option<String>) -> Result<EndpointRecord> {
         let _guard = self.endpoint_lock.lock().await;
-        let mut ep = self.endpoint(id)?;
+        let mut ep = self.endpoint(id).await?;
         let new_secret = match secret {
             Some(s) => check_secret(ep.signature, s).map_err(|e| {
                 // Any secret of the documented form is a good shared
@@ -459,7 +462,7 @@ impl Outbound {
     ) -> Result<Accepted> {
         let deliveries = match only {
             Some(ep) => vec![new_delivery(&event, ep)],
-            None => self.plan(&event)?,
+            None => self.plan(&event).await?,
         };
         match self
             .store
@@ -485,12 +488,12 @@ impl Outbound {
     }
 
     /// Deliveries of `event` to every active endpoint it matches.
-    pub(crate) fn plan(&self, event: &EventRecord) -> Result<Vec<DeliveryRecord>> {
+    pub(crate) async fn plan(&self, event: &EventRecord) -> Result<Vec<DeliveryRecord>> {
+        let endpoints = self.cached_endpoints().await?;
         let data: Value = serde_json::from_str(event.data.get()).unwrap_or(Value::Null);
         // Made once, and only if some endpoint has an operator filter.
         let envelope = std::cell::OnceCell::new();
-        Ok(self
-            .cached_endpoints()?
+        Ok(endpoints
             .iter()
             .filter(|ep| {
                 ep.record.active
@@ -534,17 +537,22 @@ impl Outbound {
     /// lost nor a second queue entry beside the attempt's own schedule);
     /// the record answered is the delivery as it stands.
     pub async fn retry(&self, id: &str) -> Result<DeliveryRecord> {
-        {
+        let in_flight = {
             let mut claims = self.claims();
-            if claims.in_flight.contains(id) {
+            let in_flight = claims.in_flight.contains(id);
+            if in_flight {
                 claims.retry_requested.insert(id.to_string());
-                drop(claims);
-                return self
-                    .store
-                    .get_delivery(id)?
-                    .ok_or_else(|| OutboundError::NotFound(format!("no delivery {id:?}")));
+            } else {
+                claims.in_flight.insert(id.to_string());
             }
-            claims.in_flight.insert(id.to_string());
+            in_flight
+        };
+        if in_flight {
+            return self
+                .store
+                .get_delivery(id)
+                .await?
+                .ok_or_else(|| OutboundError::NotFound(format!("no delivery {id:?}")));
         }
         let result = self.requeue_now(id).await;
         self.release(id);
@@ -561,7 +569,8 @@ impl Outbound {
     async fn requeue_now(&self, id: &str) -> Result<DeliveryRecord> {
         let mut d = self
             .store
-            .get_delivery(id)?
+            .get_delivery(id)
+            .await?
             .ok_or_else(|| OutboundError::NotFound(format!("no delivery {id:?}")))?;
         let old_due = d.next_attempt_at;
         d.status = DeliveryStatus::Pending;
@@ -576,7 +585,7 @@ impl Outbound {
 
     /// Queues again every failed delivery of endpoint `id` created since `since`.
     pub async fn recover(&self, id: &str, since: DateTime<Utc>) -> Result<usize> {
-        self.endpoint(id)?;
+        self.endpoint(id).await?;
         let mut n = 0;
         let mut cursor: Option<String> = None;
         let filter = crate::store::DeliveryFilter {
@@ -587,7 +596,8 @@ impl Outbound {
         loop {
             let page = self
                 .store
-                .list_deliveries(&filter, cursor.as_deref(), 500)?;
+                .list_deliveries(&filter, cursor.as_deref(), 500)
+                .await?;
             for d in &page.data {
                 if d.created_at >= since {
                     self.retry(&d.id).await?;
@@ -614,7 +624,7 @@ impl Outbound {
         gone: bool,
     ) -> Result<()> {
         // The common cases change nothing: skip the lock and the read.
-        if !gone && let Some(ep) = self.cached_endpoint(endpoint_id)? {
+        if !gone && let Some(ep) = self.cached_endpoint(endpoint_id).await? {
             let unchanged = match ep.failing_since {
                 None => success,
                 Some(since) => {
@@ -628,7 +638,7 @@ impl Outbound {
             }
         }
         let _guard = self.endpoint_lock.lock().await;
-        let Some(mut ep) = self.store.get_endpoint(endpoint_id)? else {
+        let Some(mut ep) = self.store.get_endpoint(endpoint_id).await? else {
             return Ok(());
         };
         let now = Utc::now();

@@ -1,16 +1,19 @@
 //! The delivery worker: finds due deliveries, sends them signed, records
 //! each attempt and schedules the next one.
 //!
-//! A queued delivery stays in the `due` tree until its attempt is recorded,
-//! so a crash mid-attempt leaves it queued: at-least-once delivery. The
-//! worker keeps in memory only which deliveries are in flight.
+//! A queued delivery stays queued until its attempt is recorded, so a crash
+//! mid-attempt leaves it queued: at-least-once delivery. The worker keeps
+//! in memory which deliveries it has in flight; with several nodes on one
+//! database, a lease in the store ([`crate::store::Backend::lease`]) keeps
+//! the others off them, and a dead node's leases expire after
+//! [`LEASE`].
 
 use super::Outbound;
 use crate::config::{ATTEMPT_BODY_BYTES, MAX_RETRY_AFTER};
 use crate::signing;
 use crate::store::{
     AttemptRecord, DeliveryOrder, DeliveryRecord, DeliveryStatus, DueDelivery, EventRecord,
-    RateLimit, Store,
+    QueuePos, RateLimit, Store,
 };
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -27,11 +30,16 @@ const IDLE_POLL: Duration = Duration::from_secs(1);
 /// neither wait in a FIFO line nor hold one up.
 const TEST_EVENT_TYPE: &str = "webhook.test";
 
+/// How long a node holds a delivery it attempts before another node may
+/// take it over: longer than an attempt can last (the request timeout is
+/// capped well below it).
+pub const LEASE: Duration = Duration::from_secs(60);
+
 /// Where each FIFO endpoint's line was last seen to start.
 #[derive(Default)]
 struct FifoLines {
-    /// Endpoint id → position of its head (opaque store key).
-    from: HashMap<String, Vec<u8>>,
+    /// Endpoint id → id of its head delivery.
+    from: HashMap<String, String>,
     /// [`super::Outbound::requeues`] when `from` was last valid.
     requeues: u64,
 }
@@ -61,7 +69,7 @@ pub struct DeliveryWorker {
     outbound: Arc<Outbound>,
     client: reqwest::Client,
     /// Queue position where the next rotating scan starts.
-    cursor: Mutex<Option<Vec<u8>>>,
+    cursor: Mutex<Option<QueuePos>>,
     /// Pace of the endpoints with a rate limit: when the next attempt is
     /// theoretically due (GCRA).
     paces: Mutex<HashMap<String, Instant>>,
@@ -96,13 +104,13 @@ impl DeliveryWorker {
     pub async fn run(self: Arc<Self>) {
         let wake = self.outbound.wake_handle();
         loop {
-            if let Err(e) = self.fan_out_published() {
+            if let Err(e) = self.fan_out_published().await {
                 tracing::error!(error = %e, "fan-out of published events failed");
             }
             if let Err(e) = self.clone().dispatch_due().await {
                 tracing::error!(error = %e, "reading the delivery queue failed");
             }
-            let sleep = match self.store().next_due() {
+            let sleep = match self.store().next_due().await {
                 Ok(Some(at)) => (at - Utc::now())
                     .to_std()
                     .unwrap_or(Duration::ZERO)
@@ -120,10 +128,10 @@ impl DeliveryWorker {
     }
 
     /// Turns events published by handlers into deliveries.
-    fn fan_out_published(&self) -> Result<(), super::OutboundError> {
-        for event in self.store().pending_fanout(256)? {
-            let deliveries = self.outbound.plan(&event)?;
-            self.store().fan_out(&event.id, &deliveries)?;
+    async fn fan_out_published(&self) -> Result<(), super::OutboundError> {
+        for event in self.store().pending_fanout(256).await? {
+            let deliveries = self.outbound.plan(&event).await?;
+            self.store().fan_out(&event.id, &deliveries).await?;
         }
         Ok(())
     }
@@ -136,26 +144,27 @@ impl DeliveryWorker {
     async fn dispatch_due(self: Arc<Self>) -> Result<(), super::OutboundError> {
         let now = Utc::now();
         let mut busy: HashSet<String> = HashSet::new();
-        let head = self.store().due_deliveries(now, None, SCAN_HEAD)?;
-        if !self.dispatch(head, &mut busy)? {
+        let head = self.store().due_deliveries(now, None, SCAN_HEAD).await?;
+        if !self.dispatch(head, &mut busy).await? {
             return Ok(());
         }
         let from = lock(&self.cursor).clone();
         let window = self
             .store()
-            .due_deliveries(now, from.as_deref(), SCAN_ROTATING)?;
+            .due_deliveries(now, from.as_ref(), SCAN_ROTATING)
+            .await?;
         // Next pass: on from here, or from the start once the end was reached.
         *lock(&self.cursor) = if window.len() < SCAN_ROTATING {
             None
         } else {
-            window.last().map(|d| d.key.clone())
+            window.last().map(|d| d.pos.clone())
         };
-        self.dispatch(window, &mut busy)?;
+        self.dispatch(window, &mut busy).await?;
         Ok(())
     }
 
     /// Starts what it can of `due`; `false` once every global slot is taken.
-    fn dispatch(
+    async fn dispatch(
         self: &Arc<Self>,
         due: Vec<DueDelivery>,
         busy: &mut HashSet<String>,
@@ -169,31 +178,26 @@ impl DeliveryWorker {
             {
                 continue;
             }
-            let Some(delivery) = self.store().get_delivery(&entry.id)? else {
-                self.store().drop_due(&entry.key)?;
+            let Some(delivery) = self.store().get_delivery(&entry.id).await? else {
+                self.store().drop_due(&entry.pos).await?;
                 continue;
             };
             // The scan is a snapshot: an attempt that ended since moved the
             // delivery in the queue (or finished it). Its old entry is gone
             // or stale; sending now would run ahead of its retry schedule
             // and leave the new entry behind. Drop it and move on.
-            let current = match (delivery.status, delivery.next_attempt_at) {
-                (DeliveryStatus::Pending, Some(at)) => {
-                    Some(crate::store::due_key(at, &delivery.id))
-                }
-                _ => None,
-            };
-            if current.as_deref() != Some(&entry.key[..]) {
-                self.store().drop_due(&entry.key)?;
+            if !entry.pos.is_current(&delivery) {
+                self.store().drop_due(&entry.pos).await?;
                 continue;
             }
             // Not the head of a FIFO line: skip it alone (the head may come
             // later in this scan, its retry being due after the others).
             let (ordering, rate_limit) = self
                 .outbound
-                .with_cached_endpoint(&delivery.endpoint_id, |ep| (ep.ordering, ep.rate_limit))?
+                .with_cached_endpoint(&delivery.endpoint_id, |ep| (ep.ordering, ep.rate_limit))
+                .await?
                 .unwrap_or_default();
-            if ordering == DeliveryOrder::Fifo && !self.next_in_line(&delivery)? {
+            if ordering == DeliveryOrder::Fifo && !self.next_in_line(&delivery).await? {
                 continue;
             }
             if !self.within_rate(&delivery.endpoint_id, rate_limit) {
@@ -210,6 +214,12 @@ impl DeliveryWorker {
             if !self.outbound.claim(&entry.id) {
                 continue;
             }
+            // Another node may hold it (or have just attempted it).
+            let until = Utc::now() + chrono::Duration::from_std(LEASE).unwrap_or_default();
+            if !self.store().lease(&entry.pos, until).await? {
+                self.outbound.release(&entry.id);
+                continue;
+            }
             let worker = self.clone();
             let mut attempts = lock(&self.attempts);
             while attempts.try_join_next().is_some() {}
@@ -220,10 +230,10 @@ impl DeliveryWorker {
                 event_id = %delivery.event_id,
                 attempt = delivery.attempts + 1,
             );
-            let (id, due_key) = (entry.id, entry.key);
+            let (id, pos) = (entry.id, entry.pos);
             attempts.spawn(async move {
                 if let Err(e) = worker
-                    .attempt(&due_key, delivery, Some(endpoint_permit))
+                    .attempt(Some(&pos), delivery, Some(endpoint_permit))
                     .instrument(span)
                     .await
                 {
@@ -251,25 +261,33 @@ impl DeliveryWorker {
     /// pending delivery (the head of the line), and so one at a time. The
     /// line's position only moves forward (deliveries are created in key
     /// order), except after a manual retry, which may put an older one back.
-    fn next_in_line(&self, d: &DeliveryRecord) -> Result<bool, super::OutboundError> {
+    async fn next_in_line(&self, d: &DeliveryRecord) -> Result<bool, super::OutboundError> {
         if d.event_type == TEST_EVENT_TYPE {
             return Ok(true);
         }
         let requeues = self.outbound.requeues();
-        let mut lines = lock(&self.lines);
-        if lines.requeues != requeues {
-            lines.requeues = requeues;
-            lines.from.clear();
-        }
-        let from = lines.from.get(&d.endpoint_id).cloned();
+        let from = {
+            let mut lines = lock(&self.lines);
+            if lines.requeues != requeues {
+                lines.requeues = requeues;
+                lines.from.clear();
+            }
+            lines.from.get(&d.endpoint_id).cloned()
+        };
         let head = self
             .store()
-            .first_pending(&d.endpoint_id, from.as_deref(), TEST_EVENT_TYPE)?;
+            .first_pending(&d.endpoint_id, from.as_deref(), TEST_EVENT_TYPE)
+            .await?;
+        let mut lines = lock(&self.lines);
         match head {
-            Some((key, id)) => {
-                lines.from.insert(d.endpoint_id.clone(), key);
-                Ok(id == d.id)
+            // A retry asked for meanwhile may have put an older one back:
+            // keep the position only if nothing was requeued.
+            Some(id) if lines.requeues == requeues => {
+                let first = id == d.id;
+                lines.from.insert(d.endpoint_id.clone(), id);
+                Ok(first)
             }
+            Some(id) => Ok(id == d.id),
             None => Ok(false),
         }
     }
@@ -311,18 +329,20 @@ impl DeliveryWorker {
     /// slot, if given, is released as soon as the HTTP exchange ends.
     pub(crate) async fn attempt(
         &self,
-        due_key: &[u8],
+        pos: Option<&QueuePos>,
         mut d: DeliveryRecord,
         endpoint_slot: Option<OwnedSemaphorePermit>,
     ) -> Result<Option<AttemptRecord>, super::OutboundError> {
         let store = self.store();
         if d.status != DeliveryStatus::Pending {
-            store.drop_due(due_key)?;
+            if let Some(pos) = pos {
+                store.drop_due(pos).await?;
+            }
             return Ok(None);
         }
         let now = Utc::now();
-        let endpoint = self.outbound.cached_endpoint(&d.endpoint_id)?;
-        let event = store.get_event(&d.event_id)?;
+        let endpoint = self.outbound.cached_endpoint(&d.endpoint_id).await?;
+        let event = store.get_event(&d.event_id).await?;
         let (endpoint, event) = match (endpoint, event) {
             (Some(ep), Some(ev)) if ep.active => (ep, ev),
             (ep, ev) => {
@@ -335,7 +355,7 @@ impl DeliveryWorker {
                 d.last_error = Some(why.into());
                 d.next_attempt_at = None;
                 d.updated_at = now;
-                store.record_attempt(due_key, &d, None).await?;
+                store.record_attempt(pos, &d, None).await?;
                 return Ok(None);
             }
         };
@@ -428,7 +448,7 @@ impl DeliveryWorker {
             d.next_attempt_at =
                 Some(d.updated_at + chrono::Duration::from_std(delay).unwrap_or_default());
         }
-        store.record_attempt(due_key, &d, Some(&attempt)).await?;
+        store.record_attempt(pos, &d, Some(&attempt)).await?;
         self.outbound
             .note_attempt(&endpoint.id, success, gone)
             .await?;
@@ -475,7 +495,7 @@ impl DeliveryWorker {
         &self,
         endpoint_id: &str,
     ) -> Result<(DeliveryRecord, Option<AttemptRecord>), super::OutboundError> {
-        let endpoint = self.outbound.endpoint(endpoint_id)?;
+        let endpoint = self.outbound.endpoint(endpoint_id).await?;
         let data = serde_json::json!({
             "test": true,
             "message": "This is a test webhook from hookhost",
@@ -495,11 +515,17 @@ impl DeliveryWorker {
             self.store()
                 .accept_event(&event, std::slice::from_ref(&delivery), None)
                 .await?;
-            let due = crate::store::due_key(delivery.created_at, &delivery.id);
-            let attempt = self.attempt(&due, delivery.clone(), None).await?;
+            let pos = QueuePos::of(&delivery);
+            // Kept from the other nodes' workers like any attempt.
+            if let Some(pos) = &pos {
+                let until = Utc::now() + chrono::Duration::from_std(LEASE).unwrap_or_default();
+                self.store().lease(pos, until).await?;
+            }
+            let attempt = self.attempt(pos.as_ref(), delivery.clone(), None).await?;
             let stored = self
                 .store()
-                .get_delivery(&delivery.id)?
+                .get_delivery(&delivery.id)
+                .await?
                 .unwrap_or(delivery.clone());
             Ok((stored, attempt))
         }

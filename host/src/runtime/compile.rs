@@ -78,11 +78,11 @@ impl Runtime {
     }
 
     /// Loads the handler with hash `sha256` from the artifact cache, or
-    /// compiles `wasm_path` when no usable artifact exists.
+    /// compiles the bytes `wasm` reads when no usable artifact exists.
     pub fn load(
         &self,
         sha256: &str,
-        wasm_path: &std::path::Path,
+        wasm: impl FnOnce() -> Result<Vec<u8>, String>,
     ) -> Result<CompiledHandler, CompileError> {
         let artifact = self.artifact_path(sha256);
         if artifact.exists() {
@@ -97,7 +97,7 @@ impl Runtime {
                 Err(e) => tracing::warn!(error = %e, "cached artifact unusable, recompiling"),
             }
         }
-        let bytes = std::fs::read(wasm_path).map_err(|e| CompileError::Internal(e.to_string()))?;
+        let bytes = wasm().map_err(CompileError::Internal)?;
         self.compile(&bytes, sha256)
     }
 

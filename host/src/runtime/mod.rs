@@ -113,8 +113,12 @@ const DECOMMIT_BATCH: usize = 16;
 
 /// Core instances budgeted per concurrent invocation (Python needs 14).
 const CORE_INSTANCES_PER_CALL: u32 = 16;
-/// Memories and tables budgeted per concurrent invocation.
-const MEMORIES_PER_CALL: u32 = 4;
+/// Memories budgeted per concurrent invocation: what one may create.
+const MEMORIES_PER_CALL: u32 = sandbox::MAX_MEMORIES as u32;
+/// Tables budgeted per concurrent invocation: what one may create (a
+/// Python component uses more than 4), so that `max_concurrent` calls at
+/// their limits always fit in the pool.
+const TABLES_PER_CALL: u32 = sandbox::MAX_TABLES as u32;
 
 fn engine_config(limits: &SandboxLimits) -> Config {
     let n = limits.max_concurrent;
@@ -127,7 +131,7 @@ fn engine_config(limits: &SandboxLimits) -> Config {
         // only when used.
         .total_core_instances(n * CORE_INSTANCES_PER_CALL)
         .total_memories(n * MEMORIES_PER_CALL)
-        .total_tables(n * MEMORIES_PER_CALL)
+        .total_tables(n * TABLES_PER_CALL)
         .total_stacks(n)
         .max_memory_size(limits.memory_bytes)
         .table_elements(100_000)

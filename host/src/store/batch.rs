@@ -7,7 +7,7 @@
 //! applies everything queued so far in one transaction; the others find
 //! their result waiting when their turn comes.
 
-use super::{Store, StoreError, StoreResult};
+use super::{Sled, StoreError, StoreResult};
 use chrono::{DateTime, Utc};
 use sled::Transactional;
 use sled::transaction::ConflictableTransactionError;
@@ -75,7 +75,7 @@ pub(super) struct Batcher {
     turn: Arc<tokio::sync::Mutex<()>>,
 }
 
-impl Store {
+impl Sled {
     /// Applies `write` in a transaction shared with whatever else is queued,
     /// and with `durable`, waits until it is on disk (one flush per batch).
     ///
@@ -205,7 +205,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 #[cfg(test)]
 mod tests {
-    use crate::store::{DeliveryRecord, DeliveryStatus, EventRecord, Store, ids};
+    use crate::store::{DeliveryRecord, DeliveryStatus, EventRecord, Sled, ids};
     use chrono::Utc;
     use serde_json::value::RawValue;
     use std::collections::HashMap;
@@ -238,7 +238,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_accepts_share_batches_and_honour_idempotency_keys() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = Sled::open(dir.path()).unwrap();
         let mut tasks = Vec::new();
         for i in 0..60 {
             let store = store.clone();
@@ -277,34 +277,40 @@ mod tests {
     #[tokio::test]
     async fn a_recorded_attempt_moves_the_delivery_in_the_queue() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = Sled::open(dir.path()).unwrap();
         let (event, mut d) = event_with_delivery();
         store
             .accept_event(&event, std::slice::from_ref(&d), None)
             .await
             .unwrap();
-        let old_due = crate::store::due_key(d.created_at, &d.id);
+        let old_due = crate::store::QueuePos::at(d.created_at, &d.id);
         let later = d.created_at + chrono::Duration::seconds(5);
         d.attempts = 1;
         d.next_attempt_at = Some(later);
-        store.record_attempt(&old_due, &d, None).await.unwrap();
+        store
+            .record_attempt(Some(&old_due), &d, None)
+            .await
+            .unwrap();
         let due = store.due_deliveries(later, None, 10).unwrap();
         assert_eq!(due.len(), 1);
-        assert_eq!(due[0].key, crate::store::due_key(later, &d.id));
+        assert_eq!(due[0].pos, crate::store::QueuePos::at(later, &d.id));
         assert_eq!(due[0].id, d.id);
         assert_eq!(due[0].endpoint_id.as_deref(), Some(d.endpoint_id.as_str()));
         assert_eq!(store.queue_depth(), 1);
         // A scan after the entry's own position finds nothing more.
         assert!(
             store
-                .due_deliveries(later, Some(&due[0].key), 10)
+                .due_deliveries(later, Some(&due[0].pos), 10)
                 .unwrap()
                 .is_empty()
         );
 
         d.status = DeliveryStatus::Success;
         d.next_attempt_at = None;
-        store.record_attempt(&due[0].key, &d, None).await.unwrap();
+        store
+            .record_attempt(Some(&due[0].pos), &d, None)
+            .await
+            .unwrap();
         assert!(store.due_deliveries(later, None, 10).unwrap().is_empty());
         assert_eq!(store.queue_depth(), 0);
         let stored = store.get_delivery(&d.id).unwrap().unwrap();

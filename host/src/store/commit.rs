@@ -1,17 +1,14 @@
 //! Group commit of invocation results.
 //!
-//! Each invocation's emissions, events and invocation record are written in
-//! one sled transaction, so they appear together or not at all. Invocations
+//! Each invocation's emissions, events and invocation record are written
+//! together ([`super::Backend::commit_invocations`]), so they appear
+//! together or not at all. Invocations
 //! that recorded emissions or events wait for durability (`flush`) before
 //! their response leaves; many of them share one flush. Invocation records
 //! alone are written without waiting: losing the last few milliseconds of
 //! the log in a crash loses no user data.
 
-use super::{
-    EmissionRecord, EventRecord, InvocationRecord, Store, StoreError, StoreResult, encode, ids,
-};
-use super::{emissions::EMISSION_PREFIX, events::EVENT_PREFIX, invocations};
-use sled::Transactional;
+use super::{EmissionRecord, EventRecord, InvocationRecord, Store, StoreError, StoreResult};
 use tokio::sync::{mpsc, oneshot};
 
 /// Most commits applied in one transaction.
@@ -76,91 +73,22 @@ fn closed() -> StoreError {
 
 async fn run(store: Store, mut rx: mpsc::Receiver<Job>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut commits = Vec::with_capacity(MAX_BATCH);
+    let mut waiting = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        // sled writes (and, for transactions, syncs) its log synchronously:
-        // keep that off the async workers.
-        let (store2, jobs) = (store.clone(), std::mem::take(&mut batch));
-        let (jobs, mut result) = match tokio::task::spawn_blocking(move || {
-            let result = apply(&store2, &jobs);
-            (jobs, result)
-        })
-        .await
-        {
-            Ok(done) => done,
-            Err(e) => {
-                tracing::error!(error = %e, "group commit task failed");
-                continue;
-            }
-        };
-        batch = jobs;
-        if result.is_ok() && batch.iter().any(|j| j.done.is_some()) {
-            result = store.flush().await;
+        for Job { commit, done } in batch.drain(..) {
+            commits.push(commit);
+            waiting.extend(done);
         }
+        let result = store
+            .commit_invocations(&commits, !waiting.is_empty())
+            .await;
         if let Err(e) = &result {
-            tracing::error!(error = %e, commits = batch.len(), "group commit failed");
+            tracing::error!(error = %e, commits = commits.len(), "group commit failed");
         }
-        for job in batch.drain(..) {
-            if let Some(done) = job.done {
-                let _ = done.send(result.clone());
-            }
-        }
-    }
-}
-
-fn apply(store: &Store, batch: &[Job]) -> StoreResult<()> {
-    // Serialize outside the transaction: its closure may run more than once.
-    // An invocation that recorded nothing is a single log record: a plain
-    // insert. Only invocations with emissions or events need a transaction
-    // (all of it or nothing), and sled seals and syncs its log buffer twice
-    // around each one, so the common case avoids them.
-    let mut plain = Vec::with_capacity(batch.len());
-    let mut invocations = Vec::new();
-    let mut events = Vec::new();
-    let mut emissions = Vec::new();
-    for Job { commit, .. } in batch {
-        let inv = &commit.invocation;
-        let record = (invocations::key(&inv.webhook_id, &inv.id), encode(inv));
-        if commit.events.is_empty() && commit.emissions.is_empty() {
-            plain.push(record);
-            continue;
-        }
-        invocations.push(record);
-        for e in &commit.events {
-            events.push((ids::key(EVENT_PREFIX, &e.id).unwrap_or_default(), encode(e)));
-        }
-        for e in &commit.emissions {
-            emissions.push((
-                ids::key(EMISSION_PREFIX, &e.id).unwrap_or_default(),
-                encode(e),
-            ));
+        commits.clear();
+        for done in waiting.drain(..) {
+            let _ = done.send(result.clone());
         }
     }
-    for (k, v) in plain {
-        store.invocations.insert(k, v)?;
-    }
-    if invocations.is_empty() {
-        return Ok(());
-    }
-    (
-        &store.invocations,
-        &store.events,
-        &store.emissions,
-        &store.fanout,
-    )
-        .transaction(|(inv_t, ev_t, em_t, fo_t)| {
-            for (k, v) in &invocations {
-                inv_t.insert(&k[..], &v[..])?;
-            }
-            for (k, v) in &events {
-                ev_t.insert(&k[..], &v[..])?;
-                // Marked for fan-out in the same transaction: a crash cannot
-                // keep the event and lose its deliveries.
-                fo_t.insert(&k[..], &[][..])?;
-            }
-            for (k, v) in &emissions {
-                em_t.insert(&k[..], &v[..])?;
-            }
-            Ok::<_, sled::transaction::ConflictableTransactionError<()>>(())
-        })
-        .map_err(|e| StoreError::Db(format!("{e:?}")))
 }

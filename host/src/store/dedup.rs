@@ -1,7 +1,7 @@
 //! Answers remembered for inbound deduplication, keyed by webhook and a
 //! hash of the delivery id (so a caller's id of any length costs 32 bytes).
 
-use super::{Store, StoreResult, decode, encode};
+use super::{Sled, StoreResult, decode, encode};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -45,24 +45,28 @@ fn prefix(webhook_id: &str) -> Vec<u8> {
     k
 }
 
-impl Store {
-    /// The opaque slot of delivery id `key` of webhook `webhook_id`.
-    pub fn dedup_key(webhook_id: &str, key: &str) -> Vec<u8> {
+impl Sled {
+    /// The sled key of delivery id `key` of webhook `webhook_id`.
+    fn dedup_key(webhook_id: &str, key: &str) -> Vec<u8> {
         let mut k = prefix(webhook_id);
         k.extend_from_slice(&Sha256::digest(key.as_bytes()));
         k
     }
 
-    /// The answer remembered in `slot`, if any.
-    pub fn dedup_get(&self, slot: &[u8]) -> StoreResult<Option<DedupRecord>> {
-        self.dedup.get(slot)?.map(|v| decode(&v)).transpose()
+    /// The answer remembered for delivery id `key` of `webhook_id`, if any.
+    pub fn dedup_get(&self, webhook_id: &str, key: &str) -> StoreResult<Option<DedupRecord>> {
+        self.dedup
+            .get(Self::dedup_key(webhook_id, key))?
+            .map(|v| decode(&v))
+            .transpose()
     }
 
-    /// Remembers an answer in `slot`. Not flushed: the next periodic flush
-    /// (within 500 ms) writes it, and one lost in a crash costs one more
-    /// run of the handler, as without deduplication.
-    pub fn dedup_put(&self, slot: &[u8], record: &DedupRecord) -> StoreResult<()> {
-        self.dedup.insert(slot, encode(record))?;
+    /// Remembers an answer. Not flushed: the next periodic flush (within
+    /// 500 ms) writes it, and one lost in a crash costs one more run of the
+    /// handler, as without deduplication.
+    pub fn dedup_put(&self, webhook_id: &str, key: &str, record: &DedupRecord) -> StoreResult<()> {
+        self.dedup
+            .insert(Self::dedup_key(webhook_id, key), encode(record))?;
         Ok(())
     }
 

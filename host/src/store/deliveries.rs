@@ -7,7 +7,8 @@
 
 use super::batch::{Idempotency, IdempotencyEntry, Write};
 use super::events::{EVENT_PREFIX, EventRecord};
-use super::{Page, Store, StoreError, StoreResult, decode, encode, ids, scan_page};
+use super::sled_backend::scan_page;
+use super::{DueDelivery, Page, QueuePos, Sled, StoreError, StoreResult, decode, encode, ids};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sled::Transactional;
@@ -75,17 +76,34 @@ pub struct AttemptRecord {
 }
 
 /// Queue key of a delivery due at `at`.
-pub(crate) fn due_key(at: DateTime<Utc>, delivery_id: &str) -> Vec<u8> {
-    let mut k = (at.timestamp_millis().max(0) as u64).to_be_bytes().to_vec();
-    k.extend_from_slice(&ids::key(DELIVERY_PREFIX, delivery_id).unwrap_or_default());
+pub(super) fn due_key(at: DateTime<Utc>, delivery_id: &str) -> Vec<u8> {
+    pos_key(&QueuePos::at(at, delivery_id))
+}
+
+/// Queue key of a position: due time (ms, big-endian) + delivery key.
+fn pos_key(pos: &QueuePos) -> Vec<u8> {
+    let mut k = (pos.at_ms.max(0) as u64).to_be_bytes().to_vec();
+    k.extend_from_slice(&delivery_key(&pos.delivery_id));
     k
 }
 
-fn delivery_key(id: &str) -> [u8; 16] {
+/// The position of queue key `k`.
+fn key_pos(k: &[u8]) -> QueuePos {
+    let ms = k
+        .get(..8)
+        .and_then(|b| b.try_into().ok())
+        .map_or(0, u64::from_be_bytes);
+    QueuePos {
+        at_ms: ms as i64,
+        delivery_id: ids::from_key(DELIVERY_PREFIX, k.get(8..).unwrap_or_default()),
+    }
+}
+
+pub(super) fn delivery_key(id: &str) -> [u8; 16] {
     ids::key(DELIVERY_PREFIX, id).unwrap_or_default()
 }
 
-fn attempt_key(delivery_id: &str, n: u32) -> Vec<u8> {
+pub(super) fn attempt_key(delivery_id: &str, n: u32) -> Vec<u8> {
     let mut k = delivery_key(delivery_id).to_vec();
     k.extend_from_slice(&n.to_be_bytes());
     k
@@ -94,12 +112,12 @@ fn attempt_key(delivery_id: &str, n: u32) -> Vec<u8> {
 /// The write moving `delivery` in the queue (from `old_due`) with its new
 /// state and, if any, its attempt.
 fn attempt_write(
-    old_due: &[u8],
+    old_due: Option<&QueuePos>,
     delivery: &DeliveryRecord,
     attempt: Option<&AttemptRecord>,
 ) -> Write {
     Write::Attempt {
-        old_due: old_due.to_vec(),
+        old_due: old_due.map(pos_key).unwrap_or_default(),
         new_due: match (delivery.status, delivery.next_attempt_at) {
             (DeliveryStatus::Pending, Some(at)) => Some((
                 due_key(at, &delivery.id),
@@ -113,18 +131,7 @@ fn attempt_write(
     }
 }
 
-/// A queue entry that is due.
-#[derive(Debug, Clone)]
-pub struct DueDelivery {
-    /// Its position in the queue (opaque; pass back to the store).
-    pub key: Vec<u8>,
-    /// The delivery.
-    pub id: String,
-    /// Its endpoint, when the entry records it.
-    pub endpoint_id: Option<String>,
-}
-
-/// Filters of [`Store::list_deliveries`].
+/// Filters of [`super::Backend::list_deliveries`].
 #[derive(Debug, Default, Clone)]
 pub struct DeliveryFilter {
     /// Only this endpoint.
@@ -135,7 +142,7 @@ pub struct DeliveryFilter {
     pub status: Option<DeliveryStatus>,
 }
 
-impl Store {
+impl Sled {
     /// Writes an accepted event with its deliveries (all due now) in one
     /// transaction and waits until it is on disk. With an idempotency key
     /// seen in the last 24 h, writes nothing and returns the first event's id.
@@ -221,15 +228,16 @@ impl Store {
     pub fn due_deliveries(
         &self,
         now: DateTime<Utc>,
-        after: Option<&[u8]>,
+        after: Option<&QueuePos>,
         limit: usize,
     ) -> StoreResult<Vec<DueDelivery>> {
+        let after = after.map(pos_key);
         let end = ((now.timestamp_millis().max(0) as u64) + 1)
             .to_be_bytes()
             .to_vec();
         let iter = match after {
             Some(a) => {
-                let mut start = a.to_vec();
+                let mut start = a;
                 start.push(0);
                 if start >= end {
                     return Ok(Vec::new());
@@ -241,40 +249,41 @@ impl Store {
         iter.take(limit)
             .map(|r| {
                 let (k, v) = r?;
+                let pos = key_pos(&k);
                 Ok(DueDelivery {
-                    id: ids::from_key(DELIVERY_PREFIX, &k[8..]),
+                    id: pos.delivery_id.clone(),
                     // Entries written before the endpoint was kept here
                     // have an empty value.
                     endpoint_id: (!v.is_empty()).then(|| String::from_utf8_lossy(&v).into_owned()),
-                    key: k.to_vec(),
+                    pos,
                 })
             })
             .collect()
     }
 
-    /// The first pending delivery of `endpoint_id` at or after the
-    /// position `from` (from the oldest when `None`), in creation order,
-    /// with its position, leaving out those of events of type `except`:
-    /// the head of a FIFO endpoint's line. Walks the deliveries from
-    /// `from`: callers keep the position and start there.
+    /// The first pending delivery of `endpoint_id` from delivery `from` on
+    /// (from the oldest when `None`), in creation order, leaving out those
+    /// of events of type `except`: the head of a FIFO endpoint's line.
+    /// Walks the deliveries from `from`: callers keep the head and start
+    /// there.
     pub fn first_pending(
         &self,
         endpoint_id: &str,
-        from: Option<&[u8]>,
+        from: Option<&str>,
         except: &str,
-    ) -> StoreResult<Option<(Vec<u8>, String)>> {
+    ) -> StoreResult<Option<String>> {
         let iter = match from {
-            Some(k) => self.deliveries.range(k.to_vec()..),
+            Some(id) => self.deliveries.range(delivery_key(id).to_vec()..),
             None => self.deliveries.range::<&[u8], _>(..),
         };
         for item in iter {
-            let (k, v) = item?;
+            let (_, v) = item?;
             let d: DeliveryRecord = decode(&v)?;
             if d.endpoint_id == endpoint_id
                 && d.status == DeliveryStatus::Pending
                 && d.event_type != except
             {
-                return Ok(Some((k.to_vec(), d.id)));
+                return Ok(Some(d.id));
             }
         }
         Ok(None)
@@ -308,7 +317,7 @@ impl Store {
     /// Not flushed: a crash may lose it, and the delivery is then sent again.
     pub async fn record_attempt(
         &self,
-        old_due: &[u8],
+        old_due: Option<&QueuePos>,
         delivery: &DeliveryRecord,
         attempt: Option<&AttemptRecord>,
     ) -> StoreResult<()> {
@@ -324,17 +333,15 @@ impl Store {
         delivery: &DeliveryRecord,
         old_next: Option<DateTime<Utc>>,
     ) -> StoreResult<()> {
-        let old = old_next
-            .map(|at| due_key(at, &delivery.id))
-            .unwrap_or_default();
-        self.write_batched(attempt_write(&old, delivery, None), true)
+        let old = old_next.map(|at| QueuePos::at(at, &delivery.id));
+        self.write_batched(attempt_write(old.as_ref(), delivery, None), true)
             .await
             .map(|_| ())
     }
 
     /// Removes a stale queue entry.
-    pub fn drop_due(&self, key: &[u8]) -> StoreResult<()> {
-        if self.due.remove(key)?.is_some() {
+    pub fn drop_due(&self, pos: &QueuePos) -> StoreResult<()> {
+        if self.due.remove(pos_key(pos))?.is_some() {
             self.note_queued(-1);
         }
         Ok(())
@@ -374,7 +381,10 @@ impl Store {
         (&self.fanout, &self.deliveries, &self.due)
             .transaction(|(fo, dl, due)| {
                 added.set(0);
-                fo.remove(&event_key[..])?;
+                if fo.remove(&event_key[..])?.is_none() {
+                    // Fanned out already.
+                    return Ok(());
+                }
                 for (k, v, d, ep) in &rows {
                     dl.insert(&k[..], &v[..])?;
                     if due.insert(&d[..], *ep)?.is_none() {

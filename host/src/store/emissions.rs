@@ -1,7 +1,8 @@
 //! The emission log: entity data recorded by handlers for consumers, read
 //! in order with a cursor.
 
-use super::{Page, Store, StoreResult, ids, scan_page};
+use super::sled_backend::scan_page;
+use super::{Page, Sled, StoreResult, ids};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -27,7 +28,7 @@ pub struct EmissionRecord {
     pub created_at: DateTime<Utc>,
 }
 
-impl Store {
+impl Sled {
     /// Emissions in creation order after the cursor `after`, optionally
     /// filtered by entity type and webhook.
     pub fn list_emissions(

@@ -1,6 +1,6 @@
 //! Outbound endpoints: where events are delivered and how they are signed.
 
-use super::{Store, StoreResult, decode, encode};
+use super::{Sled, StoreResult, decode, encode};
 use crate::signing::SignatureScheme;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -135,7 +135,7 @@ impl EndpointRecord {
     }
 }
 
-impl Store {
+impl Sled {
     /// Inserts or replaces an endpoint, durably.
     pub async fn put_endpoint(&self, record: &EndpointRecord) -> StoreResult<()> {
         self.endpoints

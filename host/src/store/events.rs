@@ -1,7 +1,8 @@
 //! Events published by handlers (and, later, posted to the API): the input
 //! of outbound delivery.
 
-use super::{Page, Store, StoreResult, ids, scan_page};
+use super::sled_backend::scan_page;
+use super::{Page, Sled, StoreResult, ids};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -35,7 +36,7 @@ pub struct EventRecord {
     pub source: Option<EventSource>,
 }
 
-impl Store {
+impl Sled {
     /// The event `id`.
     pub fn get_event(&self, id: &str) -> StoreResult<Option<EventRecord>> {
         let Some(k) = ids::key(EVENT_PREFIX, id) else {

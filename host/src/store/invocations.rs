@@ -1,7 +1,8 @@
 //! The invocation log: one record per request served by a webhook, keyed by
 //! webhook id then time, so "recent invocations of a webhook" is one scan.
 
-use super::{Page, Store, StoreError, StoreResult, ids, scan_page};
+use super::sled_backend::scan_page;
+use super::{Page, Sled, StoreError, StoreResult, ids};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -57,7 +58,7 @@ fn prefix(webhook_id: &str) -> Vec<u8> {
     k
 }
 
-impl Store {
+impl Sled {
     /// Invocations of `webhook_id`, newest first, before the cursor `before`.
     pub fn list_invocations(
         &self,

@@ -1,6 +1,12 @@
-//! Persistence: sled trees, one module per record type, plus the group
-//! committer that makes each invocation's records durable together.
+//! Persistence behind one interface, [`Backend`], with two implementations:
+//! [`Sled`] (the zero-set-up default, in the data directory) and
+//! [`Postgres`] (the scale-out back end several nodes share). The rest of
+//! hookhost holds a [`Store`] and never sees which one it is.
+//!
+//! Record types live one kind per file, beside their sled encoding;
+//! `pg/` holds the PostgreSQL schema and queries.
 
+mod backend;
 mod batch;
 mod commit;
 mod dedup;
@@ -10,32 +16,60 @@ mod endpoints;
 mod events;
 mod invocations;
 mod modules;
+mod pg;
 mod retention;
+mod sled_backend;
+mod sled_transfer;
+pub mod transfer;
 mod webhooks;
 
+pub use backend::{Backend, Change, DueDelivery, QueuePos};
 pub use batch::IDEMPOTENCY_WINDOW;
 pub use commit::{Committer, InvocationCommit};
 pub use dedup::DedupRecord;
-pub(crate) use deliveries::due_key;
-pub use deliveries::{AttemptRecord, DeliveryFilter, DeliveryRecord, DeliveryStatus, DueDelivery};
+pub use deliveries::{AttemptRecord, DeliveryFilter, DeliveryRecord, DeliveryStatus};
 pub use emissions::EmissionRecord;
 pub use endpoints::{DeliveryOrder, EndpointRecord, RateLimit, RetiredSecret};
 pub use events::{EventRecord, EventSource};
 pub use invocations::InvocationRecord;
 pub use modules::ModuleRecord;
+pub use pg::Postgres;
+pub use sled_backend::Sled;
 pub use webhooks::WebhookRecord;
+
+/// A handle on the store, whichever back end it is; cheap to clone.
+pub type Store = Arc<dyn Backend>;
+
+/// Opens the sled store in `dir`.
+pub fn open_sled(dir: &Path) -> StoreResult<Store> {
+    Ok(Arc::new(Sled::open(dir)?))
+}
+
+/// Opens the store the configuration names: PostgreSQL at `database_url`
+/// (in `schema`, when given) running its migrations, else sled in
+/// `data_dir`.
+pub async fn open(
+    data_dir: &Path,
+    database_url: Option<&str>,
+    schema: Option<&str>,
+) -> StoreResult<Store> {
+    match database_url {
+        Some(url) => Ok(Arc::new(Postgres::connect(url, schema).await?)),
+        None => open_sled(data_dir),
+    }
+}
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Errors of the storage layer.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
-    /// sled failed (I/O error or corruption detected by sled).
+    /// The database failed (sled: I/O error or corruption it detected;
+    /// PostgreSQL: a connection or query error).
     #[error("database error: {0}")]
     Db(String),
     /// A file of the data directory could not be read or written.
@@ -70,158 +104,12 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
-/// Bookkeeping of [`Store::flush`]'s group commit.
-#[derive(Default)]
-struct Durability {
-    /// Flush requests so far; a request's number orders it after its writes.
-    written: AtomicU64,
-    /// Every request up to this number is on disk.
-    flushed: AtomicU64,
-    /// Held while a flush runs.
-    turn: tokio::sync::Mutex<()>,
-}
-
-/// The data directory: a sled database plus content-addressed module files.
-#[derive(Clone)]
-pub struct Store {
-    db: sled::Db,
-    durability: Arc<Durability>,
-    batcher: Arc<batch::Batcher>,
-    modules: sled::Tree,
-    webhooks: sled::Tree,
-    invocations: sled::Tree,
-    events: sled::Tree,
-    emissions: sled::Tree,
-    endpoints: sled::Tree,
-    deliveries: sled::Tree,
-    attempts: sled::Tree,
-    due: sled::Tree,
-    idempotency: sled::Tree,
-    /// Answers remembered for inbound deduplication.
-    dedup: sled::Tree,
-    /// Events published by handlers, awaiting fan-out into deliveries.
-    fanout: sled::Tree,
-    /// Entries of `due` (the queue depth), kept with every change.
-    queued: Arc<std::sync::atomic::AtomicI64>,
-    dir: PathBuf,
-}
-
-impl Store {
-    /// Opens (or creates) the store in `dir`.
-    pub fn open(dir: &Path) -> StoreResult<Self> {
-        std::fs::create_dir_all(dir.join("modules"))?;
-        let db = sled::Config::new()
-            .path(dir.join("db"))
-            // sled's default cache is 1 GiB; the hot data here is small.
-            .cache_capacity(128 << 20)
-            .flush_every_ms(Some(500))
-            .open()?;
-        // Counted once at start: only pending deliveries are queued.
-        let due = db.open_tree("due")?;
-        Ok(Self {
-            modules: db.open_tree("modules")?,
-            webhooks: db.open_tree("webhooks")?,
-            invocations: db.open_tree("invocations")?,
-            events: db.open_tree("events")?,
-            emissions: db.open_tree("emissions")?,
-            endpoints: db.open_tree("endpoints")?,
-            deliveries: db.open_tree("deliveries")?,
-            attempts: db.open_tree("attempts")?,
-            idempotency: db.open_tree("idempotency")?,
-            dedup: db.open_tree("dedup")?,
-            fanout: db.open_tree("fanout")?,
-            queued: Arc::new(std::sync::atomic::AtomicI64::new(due.len() as i64)),
-            due,
-            durability: Arc::default(),
-            batcher: Arc::default(),
-            db,
-            dir: dir.to_path_buf(),
-        })
-    }
-
-    /// How many handles (clones) of this store are alive.
-    pub fn handles(&self) -> usize {
-        Arc::strong_count(&self.durability)
-    }
-
-    /// The data directory.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
-    /// Waits until everything written so far (by this caller) is on disk.
-    ///
-    /// Group commit: at most one flush runs at a time, and a caller whose
-    /// writes were covered by a flush that started after them returns
-    /// without flushing again, so concurrent callers share one fsync.
-    /// (Concurrent `sled::Db::flush_async` calls also deadlock sled 0.34:
-    /// they fill its IO pool while holding its concurrency-control lock.)
-    pub async fn flush(&self) -> StoreResult<()> {
-        let d = &self.durability;
-        let target = d.written.fetch_add(1, Ordering::SeqCst) + 1;
-        let _turn = d.turn.lock().await;
-        if d.flushed.load(Ordering::SeqCst) >= target {
-            return Ok(());
-        }
-        let covered = d.written.load(Ordering::SeqCst);
-        let db = self.db.clone();
-        tokio::task::spawn_blocking(move || db.flush())
-            .await
-            .map_err(|e| StoreError::Io(e.to_string()))??;
-        d.flushed.fetch_max(covered, Ordering::SeqCst);
-        Ok(())
-    }
-}
-
 fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).expect("records serialize to JSON")
 }
 
 fn decode<T: DeserializeOwned>(bytes: &[u8]) -> StoreResult<T> {
     serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
-/// Reads up to `limit` records of `tree` whose key starts with `prefix`,
-/// strictly after (or, when `newest_first`, before) the key `after`.
-/// Records failing `keep` are skipped. Returns the records and the key of
-/// the last one when more may follow.
-fn scan_page<T: DeserializeOwned>(
-    tree: &sled::Tree,
-    prefix: &[u8],
-    after: Option<&[u8]>,
-    limit: usize,
-    newest_first: bool,
-    keep: impl Fn(&T) -> bool,
-) -> StoreResult<(Vec<T>, Option<sled::IVec>)> {
-    let iter: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> =
-        match (after, newest_first) {
-            (None, false) => Box::new(tree.scan_prefix(prefix)),
-            (None, true) => Box::new(tree.scan_prefix(prefix).rev()),
-            (Some(a), false) => {
-                // The smallest key greater than `a`.
-                let mut start = a.to_vec();
-                start.push(0);
-                Box::new(tree.range(start..))
-            }
-            (Some(a), true) => Box::new(tree.range(prefix.to_vec()..a.to_vec()).rev()),
-        };
-    let mut out = Vec::new();
-    let mut last = None;
-    for item in iter {
-        let (k, v) = item?;
-        if !k.starts_with(prefix) {
-            break;
-        }
-        if out.len() == limit {
-            return Ok((out, last));
-        }
-        let record = decode(&v)?;
-        if keep(&record) {
-            out.push(record);
-            last = Some(k);
-        }
-    }
-    Ok((out, None))
 }
 
 /// Writes `bytes` to `path` so that a crash leaves either the old file or the

@@ -1,7 +1,7 @@
 //! Uploaded handler components: metadata in sled, bytes in
 //! `modules/<sha256>.wasm` (content-addressed, shared by equal uploads).
 
-use super::{Store, StoreResult, decode, encode, write_file_atomic};
+use super::{Sled, StoreResult, decode, encode, write_file_atomic};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -21,7 +21,7 @@ pub struct ModuleRecord {
     pub updated_at: DateTime<Utc>,
 }
 
-impl Store {
+impl Sled {
     /// Path of the component file with this hash.
     pub fn module_path(&self, sha256: &str) -> PathBuf {
         self.dir.join("modules").join(format!("{sha256}.wasm"))

@@ -9,7 +9,7 @@
 
 use super::batch::IdempotencyEntry;
 use super::deliveries::DeliveryStatus;
-use super::{DeliveryRecord, Store, StoreResult, decode};
+use super::{DeliveryRecord, Sled, StoreResult, decode};
 use chrono::{DateTime, Utc};
 use std::collections::HashSet;
 
@@ -30,7 +30,7 @@ fn key_ms(key: &[u8]) -> u64 {
     u64::from_be_bytes(b)
 }
 
-impl Store {
+impl Sled {
     /// Removes finished records created (deliveries: last changed) before
     /// `cutoff`, idempotency keys older than both `cutoff` and the
     /// idempotency window, and deduplication answers past their window or

@@ -1,6 +1,6 @@
 //! Registered webhooks: the URL id, the module that handles it, its payload.
 
-use super::{Store, StoreResult, decode, encode};
+use super::{Sled, StoreResult, decode, encode};
 use crate::dedup::DedupConfig;
 use crate::verify::VerifyConfig;
 use chrono::{DateTime, Utc};
@@ -31,7 +31,7 @@ pub struct WebhookRecord {
     pub updated_at: DateTime<Utc>,
 }
 
-impl Store {
+impl Sled {
     /// Inserts or replaces a webhook, durably.
     pub async fn put_webhook(&self, record: &WebhookRecord) -> StoreResult<()> {
         self.webhooks.insert(record.id.as_bytes(), encode(record))?;

@@ -101,7 +101,8 @@ pub(crate) async fn list(
         state
             .outbound
             .store()
-            .list_deliveries(&filter, before, limit)?,
+            .list_deliveries(&filter, before, limit)
+            .await?,
     ))
 }
 
@@ -114,9 +115,10 @@ pub(crate) async fn show(
 ) -> Result<Json<DeliveryDetail>, ApiError> {
     let store = state.outbound.store();
     let delivery = store
-        .get_delivery(&id)?
+        .get_delivery(&id)
+        .await?
         .ok_or_else(|| ApiError::not_found(format!("no delivery {id:?}")))?;
-    let attempts = store.list_attempts(&id)?;
+    let attempts = store.list_attempts(&id).await?;
     Ok(Json(DeliveryDetail::new(delivery, attempts)))
 }
 

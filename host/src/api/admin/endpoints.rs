@@ -756,7 +756,8 @@ pub(crate) async fn list(
 ) -> Result<Json<Page<EndpointOut>>, ApiError> {
     let data: Vec<_> = state
         .outbound
-        .endpoints()?
+        .endpoints()
+        .await?
         .into_iter()
         .map(endpoint_out)
         .collect();
@@ -773,7 +774,7 @@ pub(crate) async fn show(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<EndpointOut>, ApiError> {
-    Ok(Json(endpoint_out(state.outbound.endpoint(&id)?)))
+    Ok(Json(endpoint_out(state.outbound.endpoint(&id).await?)))
 }
 
 /// Changes an endpoint; absent fields stay as they are.
@@ -823,7 +824,7 @@ pub(crate) async fn secret(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<SecretOut>, ApiError> {
-    let ep = state.outbound.endpoint(&id)?;
+    let ep = state.outbound.endpoint(&id).await?;
     let retired: Vec<_> = ep
         .retired_secrets
         .iter()

@@ -125,9 +125,11 @@ pub(crate) async fn list(
 ) -> Result<Json<Page<EventRecord>>, ApiError> {
     let limit = page_limit(q.limit)?;
     let after = check_cursor("evt", q.after.as_deref())?;
-    Ok(Json(state.registry.store().list_events(
-        after,
-        q.event_type.as_deref(),
-        limit,
-    )?))
+    Ok(Json(
+        state
+            .registry
+            .store()
+            .list_events(after, q.event_type.as_deref(), limit)
+            .await?,
+    ))
 }

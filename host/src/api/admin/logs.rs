@@ -45,7 +45,8 @@ pub(crate) async fn invocations(
         state
             .registry
             .store()
-            .list_invocations(&id, before, limit)?,
+            .list_invocations(&id, before, limit)
+            .await?,
     ))
 }
 
@@ -73,12 +74,11 @@ pub(crate) async fn emissions(
 ) -> Result<Json<Page<EmissionRecord>>, ApiError> {
     let limit = page_limit(q.limit)?;
     let after = check_cursor("em", q.after.as_deref())?;
-    let page = state.registry.store().list_emissions(
-        after,
-        q.entity_type.as_deref(),
-        q.webhook.as_deref(),
-        limit,
-    )?;
+    let page = state
+        .registry
+        .store()
+        .list_emissions(after, q.entity_type.as_deref(), q.webhook.as_deref(), limit)
+        .await?;
     Ok(Json(page))
 }
 
