@@ -112,6 +112,9 @@ pub const DEFAULT_DEDUP_WINDOW: &str = "24h";
 /// cut (webhook answers are small: most senders ignore them).
 pub const DEDUP_BODY_BYTES: usize = 64 << 10;
 
+/// Default of `--delivery-lease`.
+pub const DEFAULT_DELIVERY_LEASE: Duration = Duration::from_secs(60);
+
 /// Outbound delivery settings.
 #[derive(Debug, Clone)]
 pub struct DeliveryConfig {
@@ -119,6 +122,10 @@ pub struct DeliveryConfig {
     pub schedule: Vec<Duration>,
     /// Timeout of one attempt.
     pub timeout: Duration,
+    /// How long a node holds a delivery it attempts before another node
+    /// sharing the database may take it over (a node that died); longer
+    /// than `timeout`.
+    pub lease: Duration,
     /// Attempts in flight over all endpoints.
     pub concurrency: usize,
     /// Attempts in flight per endpoint.
@@ -139,6 +146,7 @@ impl Default for DeliveryConfig {
         Self {
             schedule: parse_schedule(DEFAULT_RETRY_SCHEDULE).expect("valid default schedule"),
             timeout: DEFAULT_DELIVERY_TIMEOUT,
+            lease: DEFAULT_DELIVERY_LEASE,
             concurrency: DEFAULT_DELIVERY_CONCURRENCY,
             endpoint_concurrency: DEFAULT_ENDPOINT_CONCURRENCY,
             disable_after: DEFAULT_DISABLE_AFTER,

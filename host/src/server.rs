@@ -108,7 +108,9 @@ impl RunningServer {
         // is gone (a blocking write finishing, say): wait for it, briefly,
         // so that a restart in the same process finds the database free.
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        while Arc::strong_count(&self.store) > 1 && std::time::Instant::now() < deadline {
+        while (Arc::strong_count(&self.store) > 1 || self.store.handles() > 1)
+            && std::time::Instant::now() < deadline
+        {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         Ok(())

@@ -57,6 +57,7 @@ conformance!(
     concurrent_accepts_of_one_key_have_one_winner,
     a_recorded_attempt_moves_the_delivery_in_the_queue,
     leases_exclude_other_attempts,
+    leases_hold_an_endpoint_to_its_concurrency,
     a_requeued_delivery_is_due_again,
     first_pending_is_the_head_of_a_line,
     published_events_are_fanned_out_once,
@@ -568,6 +569,43 @@ async fn a_recorded_attempt_moves_the_delivery_in_the_queue(s: Store) {
     assert!(s.list_attempts("dlv_none").await.unwrap().is_empty());
 }
 
+/// Leases the delivery at `pos` (of endpoint `ep_a`) alone.
+async fn lease_one(s: &Store, pos: &QueuePos, until: chrono::DateTime<Utc>) -> bool {
+    s.lease(&[(pos.clone(), "ep_a".into())], 8, until)
+        .await
+        .unwrap()[0]
+}
+
+async fn leases_hold_an_endpoint_to_its_concurrency(s: Store) {
+    let mut wanted = Vec::new();
+    let mut all = Vec::new();
+    for ep in ["ep_a", "ep_a", "ep_a", "ep_b"] {
+        let e = event("t");
+        let d = delivery(&e, ep);
+        s.accept_event(&e, std::slice::from_ref(&d), None)
+            .await
+            .unwrap();
+        wanted.push((QueuePos::of(&d).unwrap(), ep.to_string()));
+        all.push(d);
+    }
+    let until = Utc::now() + Duration::seconds(30);
+    let taken = s.lease(&wanted, 2, until).await.unwrap();
+    if s.kind() == "postgres" {
+        // Two of ep_a's at once at most, whichever node asks.
+        assert_eq!(taken, [true, true, false, true]);
+        assert_eq!(s.lease(&wanted[2..3], 2, until).await.unwrap(), [false]);
+        // One attempt recorded: room for the third.
+        let done = after_attempt(&all[0], DeliveryStatus::Success, None);
+        s.record_attempt(Some(&wanted[0].0), &done, Some(&attempt(&all[0], 1, 200)))
+            .await
+            .unwrap();
+        assert_eq!(s.lease(&wanted[2..3], 2, until).await.unwrap(), [true]);
+    } else {
+        // sled: one process, whose per-endpoint slots are the limit.
+        assert_eq!(taken, [true; 4]);
+    }
+}
+
 async fn leases_exclude_other_attempts(s: Store) {
     let e = event("t");
     let d = delivery(&e, "ep_a");
@@ -578,20 +616,12 @@ async fn leases_exclude_other_attempts(s: Store) {
     let pos = s.due_deliveries(now, None, 10).await.unwrap()[0]
         .pos
         .clone();
-    assert!(
-        s.lease(&pos, Utc::now() + Duration::seconds(30))
-            .await
-            .unwrap()
-    );
+    assert!(lease_one(&s, &pos, Utc::now() + Duration::seconds(30)).await);
     // sled serves one process, whose in-memory claims keep a delivery to
     // one attempt at a time, and its lease always succeeds; PostgreSQL
     // serves several nodes, and the lease is what keeps them apart.
     if s.kind() == "postgres" {
-        assert!(
-            !s.lease(&pos, Utc::now() + Duration::seconds(30))
-                .await
-                .unwrap()
-        );
+        assert!(!lease_one(&s, &pos, Utc::now() + Duration::seconds(30)).await);
         assert!(
             s.due_deliveries(now, None, 10).await.unwrap().is_empty(),
             "a leased delivery is not offered"
@@ -603,11 +633,7 @@ async fn leases_exclude_other_attempts(s: Store) {
         );
         assert_eq!(s.queue_depth().await.unwrap(), 1, "it is still queued");
         let stale = QueuePos::at(now - Duration::seconds(1), &d.id);
-        assert!(
-            !s.lease(&stale, Utc::now() + Duration::seconds(30))
-                .await
-                .unwrap()
-        );
+        assert!(!lease_one(&s, &stale, Utc::now() + Duration::seconds(30)).await);
     }
 
     // Recording the attempt ends the lease: due again at its new position.
@@ -626,16 +652,8 @@ async fn leases_exclude_other_attempts(s: Store) {
     assert_eq!(ids_of(&due, |d| &d.id), std::slice::from_ref(&d.id));
     assert!(due[0].pos.is_current(&retry));
     // An expired lease holds nobody off.
-    assert!(
-        s.lease(&due[0].pos, Utc::now() - Duration::seconds(1))
-            .await
-            .unwrap()
-    );
-    assert!(
-        s.lease(&due[0].pos, Utc::now() + Duration::seconds(30))
-            .await
-            .unwrap()
-    );
+    assert!(lease_one(&s, &due[0].pos, Utc::now() - Duration::seconds(1)).await);
+    assert!(lease_one(&s, &due[0].pos, Utc::now() + Duration::seconds(30)).await);
 }
 
 async fn a_requeued_delivery_is_due_again(s: Store) {

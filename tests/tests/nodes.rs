@@ -4,7 +4,7 @@
 //! directory moves to PostgreSQL with export/import.
 
 use hookhost::delivery::guard::AddressGuard;
-use hookhost_tests::receiver::Receiver;
+use hookhost_tests::receiver::{Receiver, Reply};
 use hookhost_tests::{PgSchema, TestServer, endpoint, send_event, start_with, wait_until};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -13,11 +13,34 @@ use std::time::Duration;
 
 /// A node on `schema`, allowed to deliver to loopback receivers.
 async fn node(dir: &std::path::Path, schema: &PgSchema) -> TestServer {
+    node_with(dir, schema, |_| {}).await
+}
+
+async fn node_with(
+    dir: &std::path::Path,
+    schema: &PgSchema,
+    tweak: impl FnOnce(&mut hookhost::config::ServerConfig),
+) -> TestServer {
     start_with(dir, |c| {
         schema.configure(c);
         c.delivery.allowlist = AddressGuard::parse_allowlist("127.0.0.0/8").unwrap();
+        tweak(c);
     })
     .await
+}
+
+/// Waits (1 s at most) until `srv` lists `n` endpoints: a change made on
+/// another node reached it.
+async fn sees_endpoints(srv: &TestServer, n: usize) {
+    wait_until(
+        Duration::from_secs(1),
+        "the node seeing the endpoints",
+        || async {
+            let (_, eps) = srv.send(srv.admin(Method::GET, "/endpoints")).await;
+            (eps["data"].as_array().map(Vec::len) == Some(n)).then_some(())
+        },
+    )
+    .await;
 }
 
 fn hook_path(hook: &Value) -> String {
@@ -116,11 +139,7 @@ async fn two_nodes_share_deliveries_without_attempting_one_twice() {
     let ep = endpoint(&a, json!({"url": receiver.url, "events": ["*"]})).await;
     let ep_id = ep["id"].as_str().unwrap().to_string();
     // B knows the endpoint before it accepts events.
-    wait_until(Duration::from_secs(1), "B seeing the endpoint", || async {
-        let (_, eps) = b.send(b.admin(Method::GET, "/endpoints")).await;
-        (eps["data"].as_array().map(Vec::len) == Some(1)).then_some(())
-    })
-    .await;
+    sees_endpoints(&b, 1).await;
 
     const EVENTS: usize = 2000;
     let mut senders = Vec::new();
@@ -185,6 +204,91 @@ async fn two_nodes_share_deliveries_without_attempting_one_twice() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoints_concurrency_holds_across_nodes() {
+    let schema = PgSchema::new().await;
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let one_at_a_time = |c: &mut hookhost::config::ServerConfig| {
+        c.delivery.endpoint_concurrency = 1;
+    };
+    let a = node_with(dir_a.path(), &schema, one_at_a_time).await;
+    let b = node_with(dir_b.path(), &schema, one_at_a_time).await;
+    let receiver = Receiver::start().await;
+    receiver.otherwise(Reply {
+        delay: Duration::from_millis(150),
+        ..Reply::status(200)
+    });
+    endpoint(&a, json!({"url": receiver.url, "events": ["*"]})).await;
+    sees_endpoints(&b, 1).await;
+    // Both nodes hold due deliveries of the one endpoint at once.
+    for i in 0..12 {
+        let srv = if i % 2 == 0 { &a } else { &b };
+        send_event(srv, json!({"type": "slow.sent", "data": {"i": i}})).await;
+    }
+    receiver.wait_for(12, Duration::from_secs(30)).await;
+    assert_eq!(
+        receiver.peak_concurrency(),
+        1,
+        "two nodes together keep the endpoint to one attempt at a time"
+    );
+    a.stop().await;
+    b.stop().await;
+    schema.drop_now().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fifo_line_keeps_its_order_across_nodes() {
+    let schema = PgSchema::new().await;
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let quick_retries = |c: &mut hookhost::config::ServerConfig| {
+        c.delivery.schedule = hookhost::config::parse_schedule("0,100ms,100ms,100ms").unwrap();
+    };
+    let a = node_with(dir_a.path(), &schema, quick_retries).await;
+    let b = node_with(dir_b.path(), &schema, quick_retries).await;
+    let r = Receiver::start().await;
+    // The first event needs three attempts, the second fails for good
+    // (four attempts), the rest succeed at once; replies take a moment, so
+    // overlapping attempts would show.
+    let slow = |status| Reply {
+        delay: Duration::from_millis(30),
+        ..Reply::status(status)
+    };
+    r.script([500, 500, 200, 500, 500, 500, 500].map(slow));
+    r.otherwise(slow(200));
+    endpoint(
+        &a,
+        json!({"url": r.url, "events": ["seq"], "ordering": "fifo"}),
+    )
+    .await;
+    sees_endpoints(&b, 1).await;
+    // Accepted alternately by the two nodes, in this order.
+    let mut ids = Vec::new();
+    for n in 0..6 {
+        let srv = if n % 2 == 0 { &a } else { &b };
+        let accepted = send_event(srv, json!({"type": "seq", "data": {"n": n}})).await;
+        ids.push(accepted["id"].as_str().unwrap().to_string());
+    }
+    r.wait_for(3 + 4 + 4, Duration::from_secs(30)).await;
+    a.wait_queue_empty().await;
+    let order: Vec<usize> = r
+        .received()
+        .iter()
+        .map(|m| {
+            let id = m.json()["id"].as_str().unwrap().to_string();
+            ids.iter().position(|i| *i == id).unwrap()
+        })
+        .collect();
+    assert_eq!(order, [0, 0, 0, 1, 1, 1, 1, 2, 3, 4, 5]);
+    assert_eq!(
+        r.peak_concurrency(),
+        1,
+        "one attempt at a time, over both nodes"
+    );
+    a.stop().await;
+    b.stop().await;
+    schema.drop_now().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sled_data_directory_moves_to_postgres_with_export_and_import() {
     use hookhost::cli::StoreArgs;
     use hookhost::cli::transfer::{ExportArgs, ImportArgs, export, import};
@@ -215,16 +319,28 @@ async fn a_sled_data_directory_moves_to_postgres_with_export_and_import() {
     srv.stop().await;
 
     let file = tempfile::NamedTempFile::new().unwrap();
-    let exported = export(ExportArgs {
-        store: StoreArgs {
-            data_dir: sled_dir.path().to_path_buf(),
-            database_url: None,
-            database_schema: None,
+    // sled's file lock goes with the last thread of the stopped server
+    // (a separate process, in real use, has exited by then).
+    let exported = wait_until(
+        Duration::from_secs(5),
+        "the data directory unlocked",
+        || async {
+            let args = ExportArgs {
+                store: StoreArgs {
+                    data_dir: sled_dir.path().to_path_buf(),
+                    database_url: None,
+                    database_schema: None,
+                },
+                output: Some(file.path().to_path_buf()),
+            };
+            match export(args).await {
+                Ok(n) => Some(n),
+                Err(e) if e.contains("could not acquire lock") => None,
+                Err(e) => panic!("export failed: {e}"),
+            }
         },
-        output: Some(file.path().to_path_buf()),
-    })
-    .await
-    .unwrap();
+    )
+    .await;
     let schema = PgSchema::new().await;
     let imported = import(ImportArgs {
         store: StoreArgs {

@@ -172,6 +172,11 @@ pub struct ServeArgs {
     /// Timeout of one delivery attempt, in milliseconds.
     #[arg(long, env = "HOOKHOST_DELIVERY_TIMEOUT_MS", default_value_t = config::DEFAULT_DELIVERY_TIMEOUT.as_millis() as u64)]
     pub delivery_timeout_ms: u64,
+    /// With several nodes on one database: how long a node holds a delivery
+    /// it attempts; a node that died mid-attempt has its deliveries taken
+    /// over by another after this (humantime, longer than the timeout).
+    #[arg(long, env = "HOOKHOST_DELIVERY_LEASE", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub delivery_lease: Duration,
     /// Delivery attempts in flight at once.
     #[arg(long, env = "HOOKHOST_DELIVERY_CONCURRENCY", default_value_t = config::DEFAULT_DELIVERY_CONCURRENCY)]
     pub delivery_concurrency: usize,
@@ -232,6 +237,7 @@ impl ServeArgs {
         let delivery = DeliveryConfig {
             schedule: config::parse_schedule(&self.retry_schedule)?,
             timeout: Duration::from_millis(self.delivery_timeout_ms),
+            lease: self.delivery_lease,
             concurrency: self.delivery_concurrency.max(1),
             endpoint_concurrency: self.endpoint_concurrency.max(1),
             disable_after: Duration::from_secs(self.disable_after_hours * 3600),
@@ -239,6 +245,14 @@ impl ServeArgs {
             allowlist: AddressGuard::parse_allowlist(&self.outbound_allowlist)?,
             proxy: self.outbound_proxy.filter(|p| !p.is_empty()),
         };
+        if delivery.lease <= delivery.timeout {
+            return Err(format!(
+                "--delivery-lease ({}) must be longer than the delivery timeout ({} ms): \
+                 another node would take over attempts still running",
+                humantime::format_duration(delivery.lease),
+                self.delivery_timeout_ms
+            ));
+        }
         if let Some(p) = &delivery.proxy {
             crate::delivery::http::check_proxy(p)?;
         }

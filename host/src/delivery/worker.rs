@@ -6,7 +6,7 @@
 //! in memory which deliveries it has in flight; with several nodes on one
 //! database, a lease in the store ([`crate::store::Backend::lease`]) keeps
 //! the others off them, and a dead node's leases expire after
-//! [`LEASE`].
+//! `--delivery-lease`.
 
 use super::Outbound;
 use crate::config::{ATTEMPT_BODY_BYTES, MAX_RETRY_AFTER};
@@ -30,11 +30,6 @@ const IDLE_POLL: Duration = Duration::from_secs(1);
 /// neither wait in a FIFO line nor hold one up.
 const TEST_EVENT_TYPE: &str = "webhook.test";
 
-/// How long a node holds a delivery it attempts before another node may
-/// take it over: longer than an attempt can last (the request timeout is
-/// capped well below it).
-pub const LEASE: Duration = Duration::from_secs(60);
-
 /// Where each FIFO endpoint's line was last seen to start.
 #[derive(Default)]
 struct FifoLines {
@@ -53,6 +48,15 @@ const SCAN_HEAD: usize = 512;
 /// ...and from where the previous pass stopped, so that entries behind a
 /// long backlog of one busy endpoint are reached within a few passes.
 const SCAN_ROTATING: usize = 2048;
+
+/// A delivery chosen for an attempt, with its claim (in
+/// [`Outbound`]'s set) and its slots.
+struct Picked {
+    pos: QueuePos,
+    delivery: DeliveryRecord,
+    endpoint_permit: OwnedSemaphorePermit,
+    global_permit: OwnedSemaphorePermit,
+}
 
 /// The body every endpoint receives.
 #[derive(Serialize)]
@@ -164,10 +168,30 @@ impl DeliveryWorker {
     }
 
     /// Starts what it can of `due`; `false` once every global slot is taken.
+    /// Candidates are picked here, then leased together (one round trip to
+    /// a shared database) and the attempts of those leased start.
     async fn dispatch(
         self: &Arc<Self>,
         due: Vec<DueDelivery>,
         busy: &mut HashSet<String>,
+    ) -> Result<bool, super::OutboundError> {
+        let mut picked = Vec::new();
+        let more = self.pick(due, busy, &mut picked).await;
+        // Leased even when picking stopped on an error, so that claims and
+        // slots taken so far are released or used.
+        let started = self.start(picked).await;
+        let more = more?;
+        started?;
+        Ok(more)
+    }
+
+    /// Chooses from `due` the deliveries to attempt now, with their claims
+    /// and slots, into `picked`; `false` once every global slot is taken.
+    async fn pick(
+        self: &Arc<Self>,
+        due: Vec<DueDelivery>,
+        busy: &mut HashSet<String>,
+        picked: &mut Vec<Picked>,
     ) -> Result<bool, super::OutboundError> {
         for entry in due {
             if self.global.available_permits() == 0 {
@@ -214,24 +238,65 @@ impl DeliveryWorker {
             if !self.outbound.claim(&entry.id) {
                 continue;
             }
-            // Another node may hold it (or have just attempted it).
-            let until = Utc::now() + chrono::Duration::from_std(LEASE).unwrap_or_default();
-            if !self.store().lease(&entry.pos, until).await? {
-                self.outbound.release(&entry.id);
+            picked.push(Picked {
+                pos: entry.pos,
+                delivery,
+                endpoint_permit,
+                global_permit,
+            });
+        }
+        Ok(true)
+    }
+
+    /// Leases `picked` in the store (another node may hold some, or their
+    /// endpoint be at its concurrency on all nodes together) and starts the
+    /// attempts of those leased; the others' claims and slots go back.
+    async fn start(self: &Arc<Self>, picked: Vec<Picked>) -> Result<(), super::OutboundError> {
+        if picked.is_empty() {
+            return Ok(());
+        }
+        let wanted: Vec<_> = picked
+            .iter()
+            .map(|p| (p.pos.clone(), p.delivery.endpoint_id.clone()))
+            .collect();
+        let until = Utc::now()
+            + chrono::Duration::from_std(self.outbound.config().lease).unwrap_or_default();
+        let leased = match self
+            .store()
+            .lease(&wanted, self.outbound.config().endpoint_concurrency, until)
+            .await
+        {
+            Ok(leased) => leased,
+            Err(e) => {
+                for p in &picked {
+                    self.outbound.release(&p.delivery.id);
+                }
+                return Err(e.into());
+            }
+        };
+        let mut attempts = lock(&self.attempts);
+        while attempts.try_join_next().is_some() {}
+        for (p, leased) in picked.into_iter().zip(leased) {
+            let id = p.delivery.id.clone();
+            if !leased {
+                self.outbound.release(&id);
                 continue;
             }
-            let worker = self.clone();
-            let mut attempts = lock(&self.attempts);
-            while attempts.try_join_next().is_some() {}
             let span = tracing::info_span!(
                 "delivery_attempt",
-                delivery_id = %entry.id,
-                endpoint_id = %delivery.endpoint_id,
-                event_id = %delivery.event_id,
-                attempt = delivery.attempts + 1,
+                delivery_id = %id,
+                endpoint_id = %p.delivery.endpoint_id,
+                event_id = %p.delivery.event_id,
+                attempt = p.delivery.attempts + 1,
             );
-            let (id, pos) = (entry.id, entry.pos);
+            let worker = self.clone();
             attempts.spawn(async move {
+                let Picked {
+                    pos,
+                    delivery,
+                    endpoint_permit,
+                    global_permit,
+                } = p;
                 if let Err(e) = worker
                     .attempt(Some(&pos), delivery, Some(endpoint_permit))
                     .instrument(span)
@@ -244,7 +309,7 @@ impl DeliveryWorker {
                 worker.outbound.wake();
             });
         }
-        Ok(true)
+        Ok(())
     }
 
     /// Releases the claim on delivery `id` and carries out a manual retry
@@ -272,7 +337,14 @@ impl DeliveryWorker {
                 lines.requeues = requeues;
                 lines.from.clear();
             }
-            lines.from.get(&d.endpoint_id).cloned()
+            // Another node's manual retry may put an older delivery back
+            // without this node knowing: on a shared store, the head is
+            // looked up from the start (an index lookup there).
+            if self.store().shared() {
+                None
+            } else {
+                lines.from.get(&d.endpoint_id).cloned()
+            }
         };
         let head = self
             .store()
@@ -518,8 +590,10 @@ impl DeliveryWorker {
             let pos = QueuePos::of(&delivery);
             // Kept from the other nodes' workers like any attempt.
             if let Some(pos) = &pos {
-                let until = Utc::now() + chrono::Duration::from_std(LEASE).unwrap_or_default();
-                self.store().lease(pos, until).await?;
+                let until = Utc::now()
+                    + chrono::Duration::from_std(self.outbound.config().lease).unwrap_or_default();
+                let wanted = [(pos.clone(), delivery.endpoint_id.clone())];
+                self.store().lease(&wanted, usize::MAX, until).await?;
             }
             let attempt = self.attempt(pos.as_ref(), delivery.clone(), None).await?;
             let stored = self

@@ -80,10 +80,22 @@ pub trait Backend: Send + Sync + 'static {
     /// `sled` or `postgres`, for logs and metrics.
     fn kind(&self) -> &'static str;
 
+    /// Whether other processes (nodes) may share this store.
+    fn shared(&self) -> bool {
+        false
+    }
+
     /// Registry changes made by other nodes sharing this store; `None`
     /// for a store only this process uses.
     fn changes(&self) -> Option<tokio::sync::broadcast::Receiver<Change>> {
         None
+    }
+
+    /// How many internal handles on the store's files are alive (writes
+    /// finishing on blocking threads hold one each); a store that locks its
+    /// files is released once this is 1 and the last [`super::Store`] goes.
+    fn handles(&self) -> usize {
+        1
     }
 
     // ---- modules ----
@@ -204,10 +216,18 @@ pub trait Backend: Send + Sync + 'static {
         after: Option<&QueuePos>,
         limit: usize,
     ) -> StoreResult<Vec<DueDelivery>>;
-    /// Takes delivery `id` (at queue position `pos`) for one attempt until
-    /// `until`: `false` when it moved, or another node holds it. A lease
-    /// ends with [`Backend::record_attempt`] or when it expires.
-    async fn lease(&self, pos: &QueuePos, until: DateTime<Utc>) -> StoreResult<bool>;
+    /// Takes the deliveries `wanted` (queue position and endpoint of each,
+    /// in order of preference) for one attempt until `until`, leaving at
+    /// most `per_endpoint` of one endpoint leased at once by all nodes
+    /// together. Returns, for each, whether it was taken: not when it moved,
+    /// another node holds it, or its endpoint is at the limit. A lease ends
+    /// with [`Backend::record_attempt`] or when it expires.
+    async fn lease(
+        &self,
+        wanted: &[(QueuePos, String)],
+        per_endpoint: usize,
+        until: DateTime<Utc>,
+    ) -> StoreResult<Vec<bool>>;
     /// The id of the first pending delivery of `endpoint_id`, in creation
     /// order, from delivery `from` on (inclusive; from the oldest when
     /// `None`), leaving out events of type `except`: the head of a FIFO

@@ -254,6 +254,10 @@ impl Backend for Sled {
         "sled"
     }
 
+    fn handles(&self) -> usize {
+        Arc::strong_count(&self.durability)
+    }
+
     async fn put_module(&self, record: &ModuleRecord) -> StoreResult<()> {
         Sled::put_module(self, record).await
     }
@@ -392,10 +396,15 @@ impl Backend for Sled {
     ) -> StoreResult<Vec<DueDelivery>> {
         Sled::due_deliveries(self, now, after, limit)
     }
-    /// One process uses a sled store: the worker's in-memory claims are
-    /// the exclusion, and a lease always holds.
-    async fn lease(&self, _pos: &QueuePos, _until: DateTime<Utc>) -> StoreResult<bool> {
-        Ok(true)
+    /// One process uses a sled store: the worker's in-memory claims and
+    /// per-endpoint slots are the exclusion, and a lease always holds.
+    async fn lease(
+        &self,
+        wanted: &[(QueuePos, String)],
+        _per_endpoint: usize,
+        _until: DateTime<Utc>,
+    ) -> StoreResult<Vec<bool>> {
+        Ok(vec![true; wanted.len()])
     }
     async fn first_pending(
         &self,

@@ -171,3 +171,19 @@ pub fn recording_receiver(
     });
     (url, count, ids)
 }
+
+/// The PostgreSQL of the tests: `HOOKHOST_TEST_DATABASE_URL`, else the
+/// server on 127.0.0.1:5432 (database `test`) if one answers; panics
+/// otherwise (run `scripts/test.sh`, which finds or starts one).
+pub fn pg_url() -> String {
+    if let Ok(url) = std::env::var("HOOKHOST_TEST_DATABASE_URL")
+        && !url.is_empty()
+    {
+        return url;
+    }
+    let addr: std::net::SocketAddr = "127.0.0.1:5432".parse().unwrap();
+    if std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2)).is_ok() {
+        return "postgres://postgres@127.0.0.1:5432/test".into();
+    }
+    panic!("no PostgreSQL: set HOOKHOST_TEST_DATABASE_URL or run scripts/test.sh");
+}

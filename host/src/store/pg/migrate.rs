@@ -11,7 +11,10 @@ use deadpool_postgres::Object;
 
 /// The migrations, oldest first. Never edit one that has been released:
 /// add the next.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_leases_by_endpoint.sql"),
+];
 
 /// Migrates the database `client` works in (`schema`, created if missing,
 /// or the default one).

@@ -426,6 +426,10 @@ impl Backend for Postgres {
         "postgres"
     }
 
+    fn shared(&self) -> bool {
+        true
+    }
+
     async fn export(
         &self,
         out: tokio::sync::mpsc::Sender<super::transfer::Item>,
@@ -800,16 +804,82 @@ impl Backend for Postgres {
             .collect()
     }
 
-    async fn lease(&self, pos: &QueuePos, until: DateTime<Utc>) -> StoreResult<bool> {
-        let n = self
-            .execute(
-                "UPDATE deliveries SET lease_until = $3 \
-                 WHERE id = $1 AND status = 'pending' AND next_attempt_ms = $2 \
-                   AND (lease_until IS NULL OR lease_until < now())",
-                &[&pos.delivery_id, &pos.at_ms, &until],
+    /// In one transaction: locks each endpoint involved (advisory locks,
+    /// in a fixed order so two nodes cannot deadlock), counts its live
+    /// leases, and takes what fits under `per_endpoint` with one `UPDATE`
+    /// that only succeeds where the row is still at the position read and
+    /// nobody's lease holds. Each statement of the transaction reads a
+    /// fresh snapshot, so the count sees every lease committed under the
+    /// lock before it.
+    async fn lease(
+        &self,
+        wanted: &[(QueuePos, String)],
+        per_endpoint: usize,
+        until: DateTime<Utc>,
+    ) -> StoreResult<Vec<bool>> {
+        if wanted.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut endpoints: Vec<&str> = wanted.iter().map(|(_, e)| e.as_str()).collect();
+        endpoints.sort_unstable();
+        endpoints.dedup();
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        for endpoint in &endpoints {
+            tx.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended($1, 1751))",
+                &[endpoint],
             )
-            .await?;
-        Ok(n == 1)
+            .await
+            .map_err(db)?;
+        }
+        let rows = tx
+            .query(
+                "SELECT endpoint_id, count(*) FROM deliveries \
+                 WHERE endpoint_id = ANY($1) AND lease_until IS NOT NULL AND lease_until > now() \
+                 GROUP BY endpoint_id",
+                &[&endpoints],
+            )
+            .await
+            .map_err(db)?;
+        let mut room: std::collections::HashMap<&str, usize> =
+            endpoints.iter().map(|e| (*e, per_endpoint)).collect();
+        for row in &rows {
+            let endpoint: &str = row.try_get(0).map_err(db)?;
+            let leased: i64 = row.try_get(1).map_err(db)?;
+            if let Some(r) = room.get_mut(endpoint) {
+                *r = r.saturating_sub(usize::try_from(leased).unwrap_or(usize::MAX));
+            }
+        }
+        let (mut ids, mut at_ms) = (Vec::new(), Vec::new());
+        for (pos, endpoint) in wanted {
+            if let Some(r) = room.get_mut(endpoint.as_str())
+                && *r > 0
+            {
+                *r -= 1;
+                ids.push(pos.delivery_id.as_str());
+                at_ms.push(pos.at_ms);
+            }
+        }
+        let taken: std::collections::HashSet<String> = tx
+            .query(
+                "UPDATE deliveries d SET lease_until = $3 \
+                 FROM unnest($1::text[], $2::bigint[]) AS w(id, at_ms) \
+                 WHERE d.id = w.id AND d.status = 'pending' AND d.next_attempt_ms = w.at_ms \
+                   AND (d.lease_until IS NULL OR d.lease_until < now()) \
+                 RETURNING d.id",
+                &[&ids, &at_ms, &until],
+            )
+            .await
+            .map_err(db)?
+            .iter()
+            .map(|row| row.try_get(0).map_err(db))
+            .collect::<StoreResult<_>>()?;
+        tx.commit().await.map_err(db)?;
+        Ok(wanted
+            .iter()
+            .map(|(pos, _)| taken.contains(&pos.delivery_id))
+            .collect())
     }
 
     async fn first_pending(
