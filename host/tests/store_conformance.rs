@@ -58,6 +58,7 @@ conformance!(
     a_recorded_attempt_moves_the_delivery_in_the_queue,
     leases_exclude_other_attempts,
     leases_hold_an_endpoint_to_its_concurrency,
+    rate_slots_are_shared_where_nodes_share_the_store,
     a_requeued_delivery_is_due_again,
     first_pending_is_the_head_of_a_line,
     published_events_are_fanned_out_once,
@@ -603,6 +604,32 @@ async fn leases_hold_an_endpoint_to_its_concurrency(s: Store) {
     } else {
         // sled: one process, whose per-endpoint slots are the limit.
         assert_eq!(taken, [true; 4]);
+    }
+}
+
+async fn rate_slots_are_shared_where_nodes_share_the_store(s: Store) {
+    let second = std::time::Duration::from_secs(1);
+    let zero = std::time::Duration::ZERO;
+    let first = s.take_rate_slot("ep_a", second, zero).await.unwrap();
+    if s.kind() == "postgres" {
+        // One slot per second: the next is refused, whichever node asks;
+        // another endpoint has its own pace; a tolerance lets one more in.
+        assert_eq!(first, Some(true));
+        assert_eq!(
+            s.take_rate_slot("ep_a", second, zero).await.unwrap(),
+            Some(false)
+        );
+        assert_eq!(
+            s.take_rate_slot("ep_b", second, zero).await.unwrap(),
+            Some(true)
+        );
+        assert_eq!(
+            s.take_rate_slot("ep_a", second, second * 2).await.unwrap(),
+            Some(true)
+        );
+    } else {
+        // sled: one process, which paces in memory.
+        assert_eq!(first, None);
     }
 }
 

@@ -236,6 +236,45 @@ async fn an_endpoints_concurrency_holds_across_nodes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limit_holds_across_nodes() {
+    let schema = PgSchema::new().await;
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = node(dir_a.path(), &schema).await;
+    let b = node(dir_b.path(), &schema).await;
+    let r = Receiver::start().await;
+    endpoint(
+        &a,
+        json!({"url": r.url, "events": ["tick"], "rate_limit": {"per_second": 5}}),
+    )
+    .await;
+    sees_endpoints(&b, 1).await;
+    // Both nodes hold due deliveries of the endpoint at once.
+    for n in 0..20 {
+        let srv = if n % 2 == 0 { &a } else { &b };
+        send_event(srv, json!({"type": "tick", "data": {"n": n}})).await;
+    }
+    let got = r.wait_for(20, Duration::from_secs(20)).await;
+    let mut at: Vec<_> = got.iter().map(|m| m.at).collect();
+    at.sort();
+    let busiest = (0..at.len())
+        .map(|i| {
+            at[i..]
+                .iter()
+                .take_while(|t| **t - at[i] < Duration::from_secs(1))
+                .count()
+        })
+        .max()
+        .unwrap();
+    assert!(
+        busiest <= 5,
+        "{busiest} deliveries within one second from two nodes at 5/s"
+    );
+    a.stop().await;
+    b.stop().await;
+    schema.drop_now().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fifo_line_keeps_its_order_across_nodes() {
     let schema = PgSchema::new().await;
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());

@@ -224,7 +224,7 @@ impl DeliveryWorker {
             if ordering == DeliveryOrder::Fifo && !self.next_in_line(&delivery).await? {
                 continue;
             }
-            if !self.within_rate(&delivery.endpoint_id, rate_limit) {
+            if !self.within_rate(&delivery.endpoint_id, rate_limit).await? {
                 busy.insert(delivery.endpoint_id.clone());
                 continue;
             }
@@ -369,22 +369,33 @@ impl DeliveryWorker {
     /// algorithm: attempts are paced 1/rate apart, `burst` of them may come
     /// early after a quiet spell. The pace carries a 5% margin, so that
     /// jitter between here and the receiver never puts more than
-    /// `per_second + burst` into one second there. Per node: with several
-    /// nodes each keeps its own pace.
-    fn within_rate(&self, endpoint_id: &str, limit: Option<RateLimit>) -> bool {
+    /// `per_second + burst` into one second there. On a store several nodes
+    /// share, the pace is kept there, so the limit holds for all of them.
+    async fn within_rate(
+        &self,
+        endpoint_id: &str,
+        limit: Option<RateLimit>,
+    ) -> Result<bool, super::OutboundError> {
         let Some(limit) = limit else {
-            return true;
+            return Ok(true);
         };
         let interval = Duration::from_secs_f64(RATE_MARGIN / f64::from(limit.per_second.max(1)));
         let tolerance = interval * limit.burst;
+        if let Some(taken) = self
+            .store()
+            .take_rate_slot(endpoint_id, interval, tolerance)
+            .await?
+        {
+            return Ok(taken);
+        }
         let now = Instant::now();
         let mut paces = lock(&self.paces);
         let tat = paces.entry(endpoint_id.to_string()).or_insert(now);
         if now + tolerance < *tat {
-            return false;
+            return Ok(false);
         }
         *tat = (*tat).max(now) + interval;
-        true
+        Ok(true)
     }
 
     fn endpoint_slot(&self, endpoint_id: &str) -> Option<OwnedSemaphorePermit> {

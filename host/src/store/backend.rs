@@ -228,6 +228,20 @@ pub trait Backend: Send + Sync + 'static {
         per_endpoint: usize,
         until: DateTime<Utc>,
     ) -> StoreResult<Vec<bool>>;
+    /// Takes a slot of `endpoint_id`'s rate limit shared by every node: the
+    /// generic cell rate algorithm, attempts `interval` apart with
+    /// `tolerance` of early ones after a quiet spell, its pace kept in the
+    /// store. `Some(true)` when an attempt may start now (the slot is
+    /// taken); `None` when the store keeps no pace (one process: the
+    /// caller paces in memory).
+    async fn take_rate_slot(
+        &self,
+        _endpoint_id: &str,
+        _interval: std::time::Duration,
+        _tolerance: std::time::Duration,
+    ) -> StoreResult<Option<bool>> {
+        Ok(None)
+    }
     /// The id of the first pending delivery of `endpoint_id`, in creation
     /// order, from delivery `from` on (inclusive; from the oldest when
     /// `None`), leaving out events of type `except`: the head of a FIFO

@@ -14,6 +14,7 @@ use deadpool_postgres::Object;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_leases_by_endpoint.sql"),
+    include_str!("migrations/0003_endpoint_pace.sql"),
 ];
 
 /// Migrates the database `client` works in (`schema`, created if missing,

@@ -430,6 +430,31 @@ impl Backend for Postgres {
         true
     }
 
+    /// One statement: the pace moves on only if an attempt may start now.
+    async fn take_rate_slot(
+        &self,
+        endpoint_id: &str,
+        interval: Duration,
+        tolerance: Duration,
+    ) -> StoreResult<Option<bool>> {
+        let taken = self
+            .query_opt(
+                "INSERT INTO endpoint_pace (endpoint_id, tat) \
+                 VALUES ($1, clock_timestamp() + make_interval(secs => $2)) \
+                 ON CONFLICT (endpoint_id) DO UPDATE \
+                 SET tat = greatest(endpoint_pace.tat, clock_timestamp()) + make_interval(secs => $2) \
+                 WHERE endpoint_pace.tat <= clock_timestamp() + make_interval(secs => $3) \
+                 RETURNING 1",
+                &[
+                    &endpoint_id,
+                    &interval.as_secs_f64(),
+                    &tolerance.as_secs_f64(),
+                ],
+            )
+            .await?;
+        Ok(Some(taken.is_some()))
+    }
+
     async fn export(
         &self,
         out: tokio::sync::mpsc::Sender<super::transfer::Item>,
