@@ -23,6 +23,8 @@ pub const OUTBOUND_ATTEMPTS: &str = "hookhost_outbound_attempts_total";
 pub const DELIVERY_LAG: &str = "hookhost_delivery_lag_seconds";
 /// Endpoints disabled automatically, by `reason` (`gone`, `failing`).
 pub const ENDPOINTS_DISABLED_TOTAL: &str = "hookhost_endpoints_disabled_total";
+/// Invocation log records dropped because the log writer fell behind.
+pub const INVOCATION_RECORDS_DROPPED: &str = "hookhost_invocation_records_dropped_total";
 /// Deliveries waiting for an attempt (scrape time).
 pub const QUEUE_DEPTH: &str = "hookhost_delivery_queue_depth";
 /// Endpoints currently disabled (scrape time).

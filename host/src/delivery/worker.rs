@@ -202,7 +202,11 @@ impl DeliveryWorker {
             {
                 continue;
             }
-            let Some(delivery) = self.store().get_delivery(&entry.id).await? else {
+            let delivery = match entry.delivery {
+                Some(d) => Some(d),
+                None => self.store().get_delivery(&entry.id).await?,
+            };
+            let Some(delivery) = delivery else {
                 self.store().drop_due(&entry.pos).await?;
                 continue;
             };

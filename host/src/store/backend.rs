@@ -56,6 +56,10 @@ pub struct DueDelivery {
     pub id: String,
     /// Its endpoint, when the entry records it.
     pub endpoint_id: Option<String>,
+    /// The delivery as read with the entry, when the store reads both at
+    /// once (PostgreSQL: one query instead of one more per entry); `None`
+    /// asks the caller to read it ([`Backend::get_delivery`]).
+    pub delivery: Option<DeliveryRecord>,
 }
 
 /// A change to the registry (modules, webhooks, endpoints) made by any

@@ -36,6 +36,8 @@ struct Job {
 #[derive(Clone)]
 pub struct Committer {
     tx: mpsc::Sender<Job>,
+    /// The second a drop was last logged.
+    warned: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Committer {
@@ -44,7 +46,13 @@ impl Committer {
     pub fn spawn(store: Store) -> (Self, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(QUEUE);
         let task = tokio::spawn(run(store, rx));
-        (Self { tx }, task)
+        (
+            Self {
+                tx,
+                warned: Default::default(),
+            },
+            task,
+        )
     }
 
     /// Commits and waits until the records are on disk.
@@ -61,8 +69,19 @@ impl Committer {
     /// Queues a commit without waiting. Under extreme backlog the record is
     /// dropped (and logged) rather than stalling request handling.
     pub fn commit_later(&self, commit: InvocationCommit) {
-        if let Err(e) = self.tx.try_send(Job { commit, done: None }) {
-            tracing::warn!(error = %e, "invocation log backlog: record dropped");
+        if self.tx.try_send(Job { commit, done: None }).is_err() {
+            metrics::counter!(crate::metrics::INVOCATION_RECORDS_DROPPED).increment(1);
+            // One line per second at most, however many are dropped.
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            if self.warned.swap(now, std::sync::atomic::Ordering::Relaxed) != now {
+                tracing::warn!(
+                    queued = QUEUE,
+                    "invocation log backlog: records are being dropped \
+                     (hookhost_invocation_records_dropped_total counts them)"
+                );
+            }
         }
     }
 }

@@ -255,6 +255,7 @@ impl Sled {
                     // Entries written before the endpoint was kept here
                     // have an empty value.
                     endpoint_id: (!v.is_empty()).then(|| String::from_utf8_lossy(&v).into_owned()),
+                    delivery: None,
                     pos,
                 })
             })

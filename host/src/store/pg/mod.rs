@@ -806,7 +806,7 @@ impl Backend for Postgres {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = self
             .query(
-                "SELECT id, endpoint_id, next_attempt_ms FROM deliveries \
+                "SELECT id, endpoint_id, next_attempt_ms, record FROM deliveries \
                  WHERE status = 'pending' AND next_attempt_ms <= $1 \
                    AND (next_attempt_ms, id) > ($2, $3) \
                    AND (lease_until IS NULL OR lease_until < now()) \
@@ -824,6 +824,7 @@ impl Backend for Postgres {
                     },
                     id,
                     endpoint_id: Some(row.try_get(1).map_err(db)?),
+                    delivery: Some(decode(row.try_get(3).map_err(db)?)?),
                 })
             })
             .collect()
@@ -850,14 +851,14 @@ impl Backend for Postgres {
         endpoints.dedup();
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db)?;
-        for endpoint in &endpoints {
-            tx.execute(
-                "SELECT pg_advisory_xact_lock(hashtextextended($1, 1751))",
-                &[endpoint],
-            )
-            .await
-            .map_err(db)?;
-        }
+        // One statement, locking in the (sorted) order of the array.
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(e, 1751)) \
+             FROM unnest($1::text[]) WITH ORDINALITY AS u(e, n) ORDER BY n",
+            &[&endpoints],
+        )
+        .await
+        .map_err(db)?;
         let rows = tx
             .query(
                 "SELECT endpoint_id, count(*) FROM deliveries \
