@@ -393,7 +393,20 @@ impl Registry {
         let _guard = self.changes.lock().await;
         match change {
             Change::Module(name) => self.refresh_module(name).await?,
-            Change::Webhook(_) | Change::All => {
+            Change::Webhook(id) => match self.store.get_webhook(id).await? {
+                Some(w) => {
+                    let unchanged = self
+                        .webhook(id)
+                        .is_some_and(|live| live.record.updated_at == w.updated_at);
+                    if !unchanged {
+                        write(&self.webhooks).insert(id.clone(), Arc::new(LiveWebhook::new(w)));
+                    }
+                }
+                None => {
+                    write(&self.webhooks).remove(id);
+                }
+            },
+            Change::All => {
                 let stored = self.store.list_webhooks().await?;
                 let mut webhooks = write(&self.webhooks);
                 let fresh: HashMap<_, _> = stored

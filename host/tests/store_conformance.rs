@@ -335,11 +335,14 @@ async fn registry_records_round_trip(s: Store) {
     assert_eq!(ids_of(&hooks, |w| &w.id), ["wh_a", "wh_b"]);
     assert_eq!(hooks[1].description, "second");
     assert_eq!(hooks[1].payload, Some(serde_json::json!({"k": "v"})));
+    let one = s.get_webhook("wh_b").await.unwrap().unwrap();
+    assert_eq!(one.description, "second");
     s.delete_webhook("wh_a").await.unwrap();
     assert_eq!(
         ids_of(&s.list_webhooks().await.unwrap(), |w| &w.id),
         ["wh_b"]
     );
+    assert!(s.get_webhook("wh_a").await.unwrap().is_none());
 
     let first = endpoint("https://one.example/hook");
     let second = endpoint("https://two.example/hook");

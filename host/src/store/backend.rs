@@ -125,6 +125,8 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Inserts or replaces a webhook, durably.
     async fn put_webhook(&self, record: &WebhookRecord) -> StoreResult<()>;
+    /// The webhook `id`.
+    async fn get_webhook(&self, id: &str) -> StoreResult<Option<WebhookRecord>>;
     /// Every webhook, by id.
     async fn list_webhooks(&self) -> StoreResult<Vec<WebhookRecord>>;
     /// Deletes webhook `id` with its invocation log and remembered answers,

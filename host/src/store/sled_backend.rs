@@ -289,6 +289,9 @@ impl Backend for Sled {
     async fn put_webhook(&self, record: &WebhookRecord) -> StoreResult<()> {
         Sled::put_webhook(self, record).await
     }
+    async fn get_webhook(&self, id: &str) -> StoreResult<Option<WebhookRecord>> {
+        Sled::get_webhook(self, id)
+    }
     async fn list_webhooks(&self) -> StoreResult<Vec<WebhookRecord>> {
         Sled::list_webhooks(self)
     }

@@ -38,6 +38,11 @@ impl Sled {
         self.flush().await
     }
 
+    /// The webhook `id`.
+    pub fn get_webhook(&self, id: &str) -> StoreResult<Option<WebhookRecord>> {
+        self.webhooks.get(id)?.map(|v| decode(&v)).transpose()
+    }
+
     /// Every webhook, ordered by id.
     pub fn list_webhooks(&self) -> StoreResult<Vec<WebhookRecord>> {
         self.webhooks.iter().map(|r| decode(&r?.1)).collect()

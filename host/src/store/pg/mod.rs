@@ -560,6 +560,11 @@ impl Backend for Postgres {
         Ok(())
     }
 
+    async fn get_webhook(&self, id: &str) -> StoreResult<Option<WebhookRecord>> {
+        self.record("SELECT record FROM webhooks WHERE id = $1", &[&id])
+            .await
+    }
+
     async fn list_webhooks(&self) -> StoreResult<Vec<WebhookRecord>> {
         self.records("SELECT record FROM webhooks ORDER BY id", &[])
             .await
