@@ -40,10 +40,10 @@ stop_nodes() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
   PIDS=()
 }
+# schema <name>: sets $s to a new schema's name, dropped on exit.
 schema() {
-  local s="hh_bench_$$_$1"
+  s="hh_bench_$$_$1"
   SCHEMAS+=("$s")
-  echo "$s"
 }
 echo_url() {
   HOOKHOST_URL=http://127.0.0.1:$1 $BIN module upload target/wasm32-wasip2/release/echo.wasm --name echo >/dev/null
@@ -82,22 +82,22 @@ ingress "$(echo_url 18180)"
 stop_nodes
 
 echo "== PostgreSQL, one node"
-s=$(schema one)
+schema one
 node 18180 "$WORK/pg1" --database-url "$PG" --database-schema "$s"
 outbound 18180
 stop_nodes
-s=$(schema one_ingress)
+schema one_ingress
 node 18180 "$WORK/pg1i" --database-url "$PG" --database-schema "$s"
 ingress "$(echo_url 18180)"
 stop_nodes
 
 echo "== PostgreSQL, two nodes"
-s=$(schema two)
+schema two
 node 18180 "$WORK/pgA" --database-url "$PG" --database-schema "$s"
 node 18181 "$WORK/pgB" --database-url "$PG" --database-schema "$s"
 outbound 18180
 stop_nodes
-s=$(schema two_ingress)
+schema two_ingress
 node 18180 "$WORK/pgAi" --database-url "$PG" --database-schema "$s"
 node 18181 "$WORK/pgBi" --database-url "$PG" --database-schema "$s"
 url=$(echo_url 18180)

@@ -21,6 +21,15 @@ pub struct TestServer {
     /// Shared HTTP client.
     pub http: reqwest::Client,
     running: Option<RunningServer>,
+    /// The PostgreSQL schema it stores in, when the run uses PostgreSQL.
+    schema: Option<PgSchema>,
+}
+
+/// `HOOKHOST_TEST_BACKEND=postgres` runs the servers of these tests on
+/// PostgreSQL (a schema each) instead of sled: `scripts/test.sh` runs the
+/// API suites both ways.
+fn test_backend_is_postgres() -> bool {
+    std::env::var("HOOKHOST_TEST_BACKEND").is_ok_and(|b| b == "postgres")
 }
 
 /// Starts a server on `127.0.0.1:0` with its data in `dir`, after `tweak`
@@ -30,12 +39,20 @@ pub async fn start_with(dir: &Path, tweak: impl FnOnce(&mut ServerConfig)) -> Te
     let mut config = ServerConfig::new(dir);
     config.listen = "127.0.0.1:0".parse().unwrap();
     tweak(&mut config);
+    let schema = if test_backend_is_postgres() && config.database_url.is_none() {
+        let schema = PgSchema::new().await;
+        schema.configure(&mut config);
+        Some(schema)
+    } else {
+        None
+    };
     let running = server::start(config).await.expect("server starts");
     TestServer {
         url: format!("http://{}", running.addr),
         token: running.admin_token.clone(),
         http: reqwest::Client::new(),
         running: Some(running),
+        schema,
     }
 }
 
@@ -82,6 +99,28 @@ where
 }
 
 impl TestServer {
+    /// Whether this server stores in PostgreSQL (`HOOKHOST_TEST_BACKEND`).
+    pub fn on_postgres(&self) -> bool {
+        self.schema.is_some()
+    }
+
+    /// Whether the store behind this server (with its data in `dir`) holds
+    /// the component bytes of hash `sha256`: a file under `modules/` on
+    /// sled, a row on PostgreSQL.
+    pub async fn holds_code(&self, dir: &Path, sha256: &str) -> bool {
+        use hookhost::store::Backend;
+        match &self.schema {
+            None => dir.join("modules").join(format!("{sha256}.wasm")).exists(),
+            Some(schema) => hookhost::store::Postgres::connect(&schema.url, Some(&schema.name))
+                .await
+                .expect("PostgreSQL answers")
+                .module_bytes(sha256)
+                .await
+                .expect("module bytes read")
+                .is_some(),
+        }
+    }
+
     /// An admin API request (`path` below `/v1`) with the token.
     pub fn admin(&self, method: Method, path: &str) -> RequestBuilder {
         self.http
@@ -185,6 +224,27 @@ impl TestServer {
     pub async fn stop(mut self) {
         if let Some(r) = self.running.take() {
             r.shutdown().await.expect("clean shutdown");
+        }
+        if let Some(schema) = self.schema.take() {
+            schema.drop_now().await;
+        }
+    }
+}
+
+impl Drop for TestServer {
+    /// A test that ends without [`TestServer::stop`] still drops its
+    /// PostgreSQL schema (on a thread of its own: this may run inside the
+    /// test's runtime).
+    fn drop(&mut self) {
+        if let Some(schema) = self.schema.take() {
+            let _ = std::thread::spawn(move || {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a runtime")
+                    .block_on(schema.drop_now());
+            })
+            .join();
         }
     }
 }

@@ -552,26 +552,33 @@ async fn deleting_a_module_removes_its_code_and_compiled_artifact() {
     let dir = tempfile::tempdir().unwrap();
     let srv = start_with(dir.path(), |_| {}).await;
     let compiled = dir.path().join("compiled");
-    let modules = dir.path().join("modules");
     // One code, two modules.
+    let mut sha = String::new();
     for name in ["echo-a", "echo-b"] {
         let (status, body) = srv.upload(name, component("echo")).await;
         assert!(status.is_success(), "{name}: {status} {body}");
+        sha = body["sha256"].as_str().unwrap().to_string();
     }
     assert_eq!(files_in(&compiled, ".cwasm").len(), 1);
-    assert_eq!(files_in(&modules, "").len(), 1);
+    assert!(srv.holds_code(dir.path(), &sha).await);
 
     // Still used by the other module: kept.
     let (status, body) = srv.send(srv.admin(Method::DELETE, "/modules/echo-a")).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     assert_eq!(files_in(&compiled, ".cwasm").len(), 1);
-    assert_eq!(files_in(&modules, "").len(), 1);
+    assert!(srv.holds_code(dir.path(), &sha).await);
 
     // The last user gone: code and artifact gone.
     let (status, body) = srv.send(srv.admin(Method::DELETE, "/modules/echo-b")).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     assert_eq!(files_in(&compiled, ".cwasm"), Vec::<PathBuf>::new());
-    assert_eq!(files_in(&modules, ""), Vec::<PathBuf>::new());
+    assert!(!srv.holds_code(dir.path(), &sha).await);
+    if !srv.on_postgres() {
+        assert_eq!(
+            files_in(&dir.path().join("modules"), ""),
+            Vec::<PathBuf>::new()
+        );
+    }
     srv.stop().await;
 }
 
@@ -639,7 +646,11 @@ async fn the_data_directory_is_private() {
     let srv = start_with(&data, |_| {}).await;
     use_it(&srv).await;
     assert!(data.join("admin-token").is_file());
-    assert!(!files_in(&data.join("modules"), "").is_empty());
+    // Module files on sled (PostgreSQL keeps them in the database).
+    assert_eq!(
+        files_in(&data.join("modules"), "").is_empty(),
+        srv.on_postgres()
+    );
     assert!(!files_in(&data.join("compiled"), ".cwasm").is_empty());
     assert_eq!(loose_permissions(&data), Vec::<String>::new(), "fresh");
     srv.stop().await;
