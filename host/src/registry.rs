@@ -432,8 +432,12 @@ impl Registry {
                 .map(|m| m.name)
                 .chain(read(&self.modules).keys().cloned())
                 .collect();
+            // One module that no longer loads does not keep the others
+            // stale.
             for name in names {
-                self.refresh_module(&name).await?;
+                if let Err(e) = self.refresh_module(&name).await {
+                    tracing::warn!(module = %name, error = %e, "refreshing a module failed");
+                }
             }
         }
         Ok(())

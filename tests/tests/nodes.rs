@@ -381,17 +381,20 @@ async fn a_sled_data_directory_moves_to_postgres_with_export_and_import() {
     )
     .await;
     let schema = PgSchema::new().await;
-    let imported = import(ImportArgs {
+    let into_postgres = || ImportArgs {
         store: StoreArgs {
             data_dir: sled_dir.path().to_path_buf(),
             database_url: Some(schema.url.clone()),
             database_schema: Some(schema.name.clone()),
         },
         input: Some(file.path().to_path_buf()),
-    })
-    .await
-    .unwrap();
+        force: false,
+    };
+    let imported = import(into_postgres()).await.unwrap();
     assert_eq!(exported, imported);
+    // Into a store that holds records already: refused without --force.
+    let again = import(into_postgres()).await.unwrap_err();
+    assert!(again.contains("already holds records"), "{again}");
 
     // A file cut short (its end line lost) is refused, saying so.
     let text = std::fs::read_to_string(file.path()).unwrap();
@@ -406,6 +409,7 @@ async fn a_sled_data_directory_moves_to_postgres_with_export_and_import() {
             database_schema: None,
         },
         input: Some(cut.path().to_path_buf()),
+        force: false,
     })
     .await
     .unwrap_err();

@@ -32,6 +32,11 @@ pub struct ImportArgs {
     /// Read this file instead of standard input.
     #[arg(long, short)]
     pub input: Option<PathBuf>,
+    /// Import into a store that already holds records (to finish an
+    /// import that was cut short): records with the same ids are replaced
+    /// by the file's, whatever happened to them since.
+    #[arg(long)]
+    pub force: bool,
 }
 
 async fn open(args: &StoreArgs) -> Result<Store, String> {
@@ -42,6 +47,20 @@ async fn open(args: &StoreArgs) -> Result<Store, String> {
     )
     .await
     .map_err(|e| format!("cannot open the store: {e}"))
+}
+
+/// Whether `store` holds no module, webhook, endpoint or event.
+async fn is_empty(store: &Store) -> Result<bool, String> {
+    let read = |e: crate::store::StoreError| format!("reading the target store: {e}");
+    Ok(store.list_modules().await.map_err(read)?.is_empty()
+        && store.list_webhooks().await.map_err(read)?.is_empty()
+        && store.list_endpoints().await.map_err(read)?.is_empty()
+        && store
+            .list_events(None, None, 1)
+            .await
+            .map_err(read)?
+            .data
+            .is_empty())
 }
 
 /// Writes every record of the store; returns how many.
@@ -56,6 +75,10 @@ pub async fn export(args: ExportArgs) -> Result<u64, String> {
                 .truncate(true)
                 .mode(0o600)
                 .open(path)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            // An existing file keeps its mode when opened: it holds secrets.
+            use std::os::unix::fs::PermissionsExt;
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))
                 .map_err(|e| format!("{}: {e}", path.display()))?;
             Box::new(std::io::BufWriter::new(file))
         }
@@ -94,6 +117,13 @@ pub async fn import(args: ImportArgs) -> Result<u64, String> {
         None => Box::new(std::io::BufReader::new(std::io::stdin().lock())),
     };
     let store = open(&args.store).await?;
+    if !args.force && !is_empty(&store).await? {
+        return Err(
+            "the target store already holds records: import into an empty one \
+                    (or pass --force to finish an import that was cut short)"
+                .into(),
+        );
+    }
     let mut batch = Vec::with_capacity(IMPORT_BATCH);
     let (mut header, mut end, mut n) = (false, None, 0u64);
     for (i, line) in input.lines().enumerate() {

@@ -554,9 +554,9 @@ impl Outbound {
                 .await?
                 .ok_or_else(|| OutboundError::NotFound(format!("no delivery {id:?}")));
         }
-        let result = self.requeue_now(id).await;
-        self.release(id);
-        result
+        // Released however this ends, a request cancelled mid-way included.
+        let _claim = ClaimGuard::new(self, id);
+        self.requeue_now(id).await
     }
 
     /// Deliveries put back in line by a manual retry since start: a FIFO
@@ -725,6 +725,37 @@ impl Outbound {
             .await
             .map(|u| u.to_string())
             .map_err(OutboundError::NotAllowed)
+    }
+}
+
+/// Releases a claim when dropped, so that a request cancelled while it
+/// holds one (the client went away) does not leave the delivery claimed
+/// for good.
+pub(crate) struct ClaimGuard<'a> {
+    outbound: &'a Outbound,
+    id: Option<String>,
+}
+
+impl<'a> ClaimGuard<'a> {
+    /// Guards the claim on delivery `id`, already taken.
+    pub(crate) fn new(outbound: &'a Outbound, id: &str) -> Self {
+        Self {
+            outbound,
+            id: Some(id.to_string()),
+        }
+    }
+
+    /// Leaves the release to the caller.
+    pub(crate) fn disarm(mut self) {
+        self.id = None;
+    }
+}
+
+impl Drop for ClaimGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(id) = self.id.take() {
+            self.outbound.release(&id);
+        }
     }
 }
 

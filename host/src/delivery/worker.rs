@@ -273,7 +273,7 @@ impl DeliveryWorker {
             Ok(leased) => leased,
             Err(e) => {
                 for p in &picked {
-                    self.outbound.release(&p.delivery.id);
+                    self.unclaim(&p.delivery.id);
                 }
                 return Err(e.into());
             }
@@ -283,7 +283,7 @@ impl DeliveryWorker {
         for (p, leased) in picked.into_iter().zip(leased) {
             let id = p.delivery.id.clone();
             if !leased {
-                self.outbound.release(&id);
+                self.unclaim(&id);
                 continue;
             }
             let span = tracing::info_span!(
@@ -314,6 +314,19 @@ impl DeliveryWorker {
             });
         }
         Ok(())
+    }
+
+    /// Releases the claim on a delivery picked but not attempted, and
+    /// carries out (in the background) a manual retry asked for meanwhile.
+    fn unclaim(self: &Arc<Self>, id: &str) {
+        if self.outbound.release(id) {
+            let (worker, id) = (self.clone(), id.to_string());
+            tokio::spawn(async move {
+                if let Err(e) = worker.outbound.retry(&id).await {
+                    tracing::error!(delivery = %id, error = %e, "a manual retry asked for during a dispatch failed");
+                }
+            });
+        }
     }
 
     /// Releases the claim on delivery `id` and carries out a manual retry
@@ -598,6 +611,7 @@ impl DeliveryWorker {
         let delivery = super::new_delivery(&event, &endpoint);
         // Claimed before it is queued, so the loop does not send it too.
         self.outbound.claim(&delivery.id);
+        let claim = super::ClaimGuard::new(&self.outbound, &delivery.id);
         let result = async {
             self.store()
                 .accept_event(&event, std::slice::from_ref(&delivery), None)
@@ -608,7 +622,10 @@ impl DeliveryWorker {
                 let until = Utc::now()
                     + chrono::Duration::from_std(self.outbound.config().lease).unwrap_or_default();
                 let wanted = [(pos.clone(), delivery.endpoint_id.clone())];
-                self.store().lease(&wanted, usize::MAX, until).await?;
+                if !self.store().lease(&wanted, usize::MAX, until).await?[0] {
+                    // Another node's worker took it first: it sends it.
+                    return Ok((delivery.clone(), None));
+                }
             }
             let attempt = self.attempt(pos.as_ref(), delivery.clone(), None).await?;
             let stored = self
@@ -619,6 +636,7 @@ impl DeliveryWorker {
             Ok((stored, attempt))
         }
         .await;
+        claim.disarm();
         self.finish_claim(&delivery.id).await;
         result
     }

@@ -302,6 +302,20 @@ pub fn parse_line(text: &str, n: u64) -> StoreResult<Line> {
         }
         other => return Err(bad(format!("unknown record kind {other:?}"))),
     };
+    // Time-ordered ids are what cursors and key order rely on.
+    let id = match &item {
+        Item::Event { record, .. } => Some(("evt", record.id.as_str())),
+        Item::Delivery(d) => Some(("dlv", d.id.as_str())),
+        Item::Attempt(a) => Some(("dlv", a.delivery_id.as_str())),
+        Item::Invocation(i) => Some(("inv", i.id.as_str())),
+        Item::Emission(e) => Some(("em", e.id.as_str())),
+        _ => None,
+    };
+    if let Some((prefix, id)) = id
+        && super::ids::key(prefix, id).is_none()
+    {
+        return Err(bad(format!("not a {prefix}_ id: {id:?}")));
+    }
     Ok(Line::Item(Box::new(item)))
 }
 
@@ -312,7 +326,7 @@ mod tests {
     #[test]
     fn an_event_keeps_its_data_bytes_and_flag() {
         let record = EventRecord {
-            id: "evt_1".into(),
+            id: crate::store::ids::new("evt").0,
             event_type: "a.b".into(),
             data: RawValue::from_string(r#"{"x": 1.50,"y":[ ]}"#.into()).unwrap(),
             created_at: Utc::now(),
@@ -347,6 +361,9 @@ mod tests {
         let other = header("sled").replace(FORMAT, "tarball");
         assert!(parse_line(&other, 1).is_err());
         assert!(parse_line(r#"{"kind":"zip","data":{}}"#, 3).is_err());
+        let made_up = r#"{"kind":"emission","data":{"id":"em_1","entity_type":"t","data":{},"webhook_id":"wh_x","invocation_id":"inv_x","created_at":"2026-01-01T00:00:00Z"}}"#;
+        let e = parse_line(made_up, 5).unwrap_err().to_string();
+        assert!(e.contains("not a em_ id"), "{e}");
         assert!(
             parse_line("not json", 4)
                 .unwrap_err()
