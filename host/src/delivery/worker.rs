@@ -228,10 +228,6 @@ impl DeliveryWorker {
             if ordering == DeliveryOrder::Fifo && !self.next_in_line(&delivery).await? {
                 continue;
             }
-            if !self.within_rate(&delivery.endpoint_id, rate_limit).await? {
-                busy.insert(delivery.endpoint_id.clone());
-                continue;
-            }
             let Some(endpoint_permit) = self.endpoint_slot(&delivery.endpoint_id) else {
                 busy.insert(delivery.endpoint_id.clone());
                 continue;
@@ -240,6 +236,15 @@ impl DeliveryWorker {
                 return Ok(false);
             };
             if !self.outbound.claim(&entry.id) {
+                continue;
+            }
+            // The rate slot last: one taken is one attempt about to start
+            // (unless another node leased the delivery meanwhile).
+            let within = self.within_rate(&delivery.endpoint_id, rate_limit).await;
+            if !matches!(within, Ok(true)) {
+                self.unclaim(&entry.id);
+                within?;
+                busy.insert(delivery.endpoint_id.clone());
                 continue;
             }
             picked.push(Picked {
