@@ -195,6 +195,9 @@ type Slot = (String, String);
 pub struct Deduplicator {
     store: Store,
     in_flight: Mutex<HashMap<Slot, Arc<Notify>>>,
+    /// Claims waiting for another request's answer (tests look at it).
+    #[cfg(test)]
+    waiting: std::sync::atomic::AtomicUsize,
 }
 
 impl Deduplicator {
@@ -203,6 +206,8 @@ impl Deduplicator {
         Arc::new(Self {
             store,
             in_flight: Mutex::default(),
+            #[cfg(test)]
+            waiting: Default::default(),
         })
     }
 
@@ -237,7 +242,12 @@ impl Deduplicator {
                 }
             };
             match leader {
-                Err(wait) => wait.await,
+                Err(wait) => {
+                    #[cfg(test)]
+                    self.waiting
+                        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    wait.await
+                }
                 // In flight now: a duplicate arriving meanwhile waits for
                 // this answer (dropping the leader wakes it).
                 Ok(leader) => {
@@ -349,7 +359,15 @@ mod tests {
             let dedup = dedup.clone();
             tokio::spawn(async move { dedup.claim("wh_a", "k", window, now).await.unwrap() })
         };
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        // The duplicate is waiting for the first (not leading on its own).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while dedup.waiting.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the duplicate never waited"
+            );
+            tokio::task::yield_now().await;
+        }
         assert!(!waiter.is_finished(), "a duplicate waits for the first");
         leader
             .remember("inv_1", 200, Some("text/plain".into()), b"ok", now)

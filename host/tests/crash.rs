@@ -59,20 +59,7 @@ fn accepted_events_survive_kill_9_mid_delivery() {
         at_kill.len()
     );
     let _restarted = serve_with(&data, &dir.path().join("second.log"), &flags);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let got: HashSet<String> = received.lock().unwrap().iter().cloned().collect();
-        let missing = accepted.difference(&got).count();
-        if missing == 0 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{missing} of {} accepted events never reached the receiver",
-            accepted.len()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    all_arrive(&accepted, &received);
 }
 
 /// Two nodes on one PostgreSQL under load; one is killed with `kill -9`
@@ -145,20 +132,7 @@ fn a_node_killed_mid_delivery_loses_nothing_the_other_takes_over() {
         at_kill.len(),
         accepted.len()
     );
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let got: HashSet<String> = received.lock().unwrap().iter().cloned().collect();
-        let missing = accepted.difference(&got).count();
-        if missing == 0 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{missing} of {} accepted events never reached the receiver",
-            accepted.len()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    all_arrive(&accepted, &received);
     drop(b);
     rt.block_on(pg.drop_schema()).unwrap();
 }
@@ -214,4 +188,23 @@ async fn send_then_kill(
         s.await.unwrap();
     }
     accepted.lock().unwrap().iter().cloned().collect()
+}
+
+/// Waits (60 s at most) until every event id in `accepted` is among the
+/// `received` ones.
+fn all_arrive(accepted: &HashSet<String>, received: &Mutex<Vec<String>>) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let got: HashSet<String> = received.lock().unwrap().iter().cloned().collect();
+        let missing = accepted.difference(&got).count();
+        if missing == 0 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{missing} of {} accepted events never reached the receiver",
+            accepted.len()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }

@@ -85,8 +85,12 @@ where
     Fut: Future<Output = ()>,
 {
     let (pg, _) = postgres().await;
-    // The schema goes even when the test fails.
-    let outcome = AssertUnwindSafe(test(pg.clone())).catch_unwind().await;
+    dropping_schema_after(&pg, test(pg.clone())).await;
+}
+
+/// Runs `test`, then drops `pg`'s schema, even when the test fails.
+async fn dropping_schema_after(pg: &Postgres, test: impl Future<Output = ()>) {
+    let outcome = AssertUnwindSafe(test).catch_unwind().await;
     pg.drop_schema().await.expect("drop the test schema");
     if let Err(panic) = outcome {
         std::panic::resume_unwind(panic);
@@ -1295,7 +1299,7 @@ async fn postgres_refuses_a_schema_newer_than_it_knows() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_migrates_idempotently() {
     let (pg, (url, schema)) = postgres().await;
-    let outcome = AssertUnwindSafe(async {
+    dropping_schema_after(&pg, async {
         pg.put_webhook(&webhook("wh_1", "kept")).await.unwrap();
         pg.migrate().await.unwrap();
         pg.migrate().await.unwrap();
@@ -1308,18 +1312,13 @@ async fn postgres_migrates_idempotently() {
         assert_eq!(a.list_webhooks().await.unwrap()[0].description, "kept");
         assert_eq!(b.kind(), "postgres");
     })
-    .catch_unwind()
     .await;
-    pg.drop_schema().await.unwrap();
-    if let Err(panic) = outcome {
-        std::panic::resume_unwind(panic);
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_announces_registry_changes_to_other_nodes() {
     let (a, (url, schema)) = postgres().await;
-    let outcome = AssertUnwindSafe(async {
+    dropping_schema_after(&a, async {
         let b = Postgres::connect(&url, Some(&schema)).await.unwrap();
         let mut changes = b.changes().expect("PostgreSQL has a change feed");
 
@@ -1335,18 +1334,13 @@ async fn postgres_announces_registry_changes_to_other_nodes() {
         a.delete_module("mod-1").await.unwrap();
         expect_change(&mut changes, Change::Module("mod-1".into())).await;
     })
-    .catch_unwind()
     .await;
-    a.drop_schema().await.unwrap();
-    if let Err(panic) = outcome {
-        std::panic::resume_unwind(panic);
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_change_feed_survives_a_lost_connection() {
     let (pg, (url, schema)) = postgres().await;
-    let outcome = AssertUnwindSafe(async {
+    dropping_schema_after(&pg, async {
         let mut changes = pg.changes().expect("PostgreSQL has a change feed");
         let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
             .await
@@ -1370,12 +1364,7 @@ async fn postgres_change_feed_survives_a_lost_connection() {
         pg.put_webhook(&webhook("wh_after", "")).await.unwrap();
         expect_change(&mut changes, Change::Webhook("wh_after".into())).await;
     })
-    .catch_unwind()
     .await;
-    pg.drop_schema().await.unwrap();
-    if let Err(panic) = outcome {
-        std::panic::resume_unwind(panic);
-    }
 }
 
 /// Waits (up to a second) until `changes` brings `expected`.

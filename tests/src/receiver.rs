@@ -105,6 +105,21 @@ impl Receiver {
         self.shared.received.lock().unwrap().clone()
     }
 
+    /// Most requests that arrived within any one second.
+    pub fn busiest_second(&self) -> usize {
+        let mut at: Vec<_> = self.received().iter().map(|m| m.at).collect();
+        at.sort();
+        (0..at.len())
+            .map(|i| {
+                at[i..]
+                    .iter()
+                    .take_while(|t| **t - at[i] < Duration::from_secs(1))
+                    .count()
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
     /// Most requests in progress at once.
     pub fn peak_concurrency(&self) -> usize {
         self.shared.peak.load(Ordering::SeqCst)
