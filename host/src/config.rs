@@ -224,6 +224,26 @@ impl Default for SandboxLimits {
     }
 }
 
+/// Who may frame the customer portal unless configured: nobody.
+pub const DEFAULT_FRAME_ANCESTORS: &str = "'none'";
+
+/// Checks `--portal-frame-ancestors`: CSP source expressions only (no `;`
+/// or `,` that would start another directive or policy).
+pub fn check_frame_ancestors(sources: &str) -> Result<String, String> {
+    let ok = !sources.trim().is_empty()
+        && sources
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || " '*:/.-_[]".contains(c));
+    if ok {
+        Ok(sources.trim().to_string())
+    } else {
+        Err(format!(
+            "--portal-frame-ancestors {sources:?}: space-separated CSP sources only, \
+             e.g. `https://app.example.com` or `'self'`"
+        ))
+    }
+}
+
 /// Everything `hookhost serve` needs.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -263,6 +283,12 @@ pub struct ServerConfig {
     pub delivery: DeliveryConfig,
     /// Bearer token `GET /metrics` requires; open when `None`.
     pub metrics_token: Option<String>,
+    /// Base of customer portal links; defaults to the admin listener's
+    /// address when there is one, else `public_url`.
+    pub portal_url: Option<String>,
+    /// Sources allowed to frame the portal (CSP `frame-ancestors`), e.g.
+    /// `https://app.example.com`; `'none'` by default.
+    pub portal_frame_ancestors: String,
 }
 
 impl ServerConfig {
@@ -285,6 +311,8 @@ impl ServerConfig {
             invocations_kept: DEFAULT_INVOCATIONS_KEPT,
             delivery: DeliveryConfig::default(),
             metrics_token: None,
+            portal_url: None,
+            portal_frame_ancestors: DEFAULT_FRAME_ANCESTORS.to_string(),
         }
     }
 }

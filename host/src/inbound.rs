@@ -11,6 +11,7 @@ use crate::store::{
     Committer, DedupRecord, EmissionRecord, EventRecord, EventSource, InvocationCommit,
     InvocationRecord, ids,
 };
+use crate::tenancy::{RateKind, Tenancy};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use tracing::Instrument;
@@ -27,6 +28,12 @@ pub enum Reply {
         code: &'static str,
         /// Human-readable detail.
         message: String,
+    },
+    /// 429 `quota_exceeded`: the webhook's workspace is over its
+    /// invocation rate; nothing ran and nothing was recorded.
+    Throttled {
+        /// Seconds to wait, for `Retry-After`.
+        retry_after: u64,
     },
 }
 
@@ -55,16 +62,18 @@ pub struct Inbound {
     registry: Arc<Registry>,
     committer: Committer,
     dedup: Arc<Deduplicator>,
+    tenancy: Arc<Tenancy>,
 }
 
 impl Inbound {
     /// Serves requests from `registry`, committing through `committer`.
-    pub fn new(registry: Arc<Registry>, committer: Committer) -> Self {
+    pub fn new(registry: Arc<Registry>, committer: Committer, tenancy: Arc<Tenancy>) -> Self {
         let dedup = Deduplicator::new(registry.store().clone());
         Self {
             registry,
             committer,
             dedup,
+            tenancy,
         }
     }
 
@@ -88,6 +97,18 @@ impl Inbound {
                 },
             };
         };
+        // The workspace's invocation rate, before anything runs or is
+        // recorded: a workspace over it costs the others nothing more.
+        if let Err(retry_after) = self
+            .tenancy
+            .take(&hook.record.workspace_id, RateKind::Invocations)
+            .await
+        {
+            return Served {
+                invocation_id: None,
+                reply: Reply::Throttled { retry_after },
+            };
+        }
         let (invocation_id, _) = ids::new("inv");
         // Every log line of this invocation (guest output, failures, commit
         // errors) carries both ids.
@@ -128,7 +149,7 @@ impl Inbound {
             Err(Refused::Duplicate(first)) => return self.replay(log, first),
         };
 
-        let Some(module) = self.registry.module(&hook.record.module) else {
+        let Some(module) = self.registry.module_of(&hook.record) else {
             let message = format!(
                 "module {:?} is not loaded; upload it again",
                 hook.record.module
@@ -168,7 +189,12 @@ impl Inbound {
             Outcome::Response(response) => {
                 log.status = response.status;
                 log.outcome = "ok".into();
-                let commit = to_commit(log, invocation.records, received_at);
+                let commit = to_commit(
+                    log,
+                    &hook.record.workspace_id,
+                    invocation.records,
+                    received_at,
+                );
                 if commit.emissions.is_empty() && commit.events.is_empty() {
                     self.committer.commit_later(commit);
                 } else if let Err(e) = self.committer.commit_durable(commit).await {
@@ -277,7 +303,7 @@ impl Inbound {
         let invocation_id = log.id.clone();
         let received_at = log.received_at;
         self.committer
-            .commit_later(to_commit(log, Vec::new(), received_at));
+            .commit_later(to_commit(log, "", Vec::new(), received_at));
         let mut headers = vec![(DUPLICATE_HEADER.to_string(), first.invocation_id.clone())];
         if let Some(ct) = first.content_type {
             headers.push(("content-type".into(), ct));
@@ -305,7 +331,7 @@ impl Inbound {
         let invocation_id = log.id.clone();
         let received_at = log.received_at;
         self.committer
-            .commit_later(to_commit(log, Vec::new(), received_at));
+            .commit_later(to_commit(log, "", Vec::new(), received_at));
         Served {
             invocation_id: Some(invocation_id),
             reply: Reply::Error {
@@ -317,8 +343,11 @@ impl Inbound {
     }
 }
 
+/// The invocation's log record with what its handler emitted and
+/// published, in workspace `ws` (the webhook's).
 fn to_commit(
     mut log: InvocationRecord,
+    ws: &str,
     records: Vec<GuestRecord>,
     at: DateTime<Utc>,
 ) -> InvocationCommit {
@@ -327,6 +356,7 @@ fn to_commit(
     for record in records {
         match record {
             GuestRecord::Emission { entity_type, data } => emissions.push(EmissionRecord {
+                workspace_id: ws.to_string(),
                 id: ids::new("em").0,
                 entity_type,
                 data,
@@ -335,6 +365,7 @@ fn to_commit(
                 created_at: at,
             }),
             GuestRecord::Event { event_type, data } => events.push(EventRecord {
+                workspace_id: ws.to_string(),
                 id: ids::new("evt").0,
                 event_type,
                 data,

@@ -26,4 +26,5 @@ pub mod runtime;
 pub mod server;
 pub mod signing;
 pub mod store;
+pub mod tenancy;
 pub mod verify;

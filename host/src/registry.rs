@@ -5,7 +5,7 @@
 use crate::config::MAX_PAYLOAD_BYTES;
 use crate::dedup::DedupConfig;
 use crate::runtime::{CompileError, CompiledHandler, Runtime};
-use crate::store::{Change, ModuleRecord, Store, StoreError, WebhookRecord};
+use crate::store::{Change, ModuleRecord, Store, StoreError, WebhookRecord, module_key};
 use crate::verify::{Verifier, VerifyConfig};
 use chrono::Utc;
 use sha2::{Digest, Sha256};
@@ -24,6 +24,9 @@ pub enum RegistryError {
     /// The request is invalid.
     #[error("{0}")]
     Invalid(String),
+    /// The workspace is at one of its quotas.
+    #[error("{0}")]
+    Quota(String),
     /// The uploaded component is not a usable handler.
     #[error(transparent)]
     Compile(#[from] CompileError),
@@ -67,6 +70,10 @@ impl LiveWebhook {
 /// Fields of a new webhook.
 #[derive(Debug, Clone)]
 pub struct NewWebhook {
+    /// The workspace it belongs to.
+    pub workspace_id: String,
+    /// The workspace's webhook quota, if any.
+    pub max_webhooks: Option<usize>,
     /// Module name.
     pub module: String,
     /// Context payload.
@@ -151,10 +158,7 @@ impl Registry {
                             }
                         }
                     };
-                    modules.insert(
-                        record.name.clone(),
-                        Arc::new(LoadedModule { record, handler }),
-                    );
+                    modules.insert(record.key(), Arc::new(LoadedModule { record, handler }));
                 }
                 modules
             }
@@ -193,14 +197,28 @@ impl Registry {
         read(&self.webhooks).get(id).cloned()
     }
 
-    /// The module called `name`.
-    pub fn module(&self, name: &str) -> Option<Arc<LoadedModule>> {
-        read(&self.modules).get(name).cloned()
+    /// The module called `name` in workspace `ws`.
+    pub fn module(&self, ws: &str, name: &str) -> Option<Arc<LoadedModule>> {
+        read(&self.modules).get(&module_key(ws, name)).cloned()
     }
 
-    /// Every module, by name.
-    pub fn modules(&self) -> Vec<Arc<LoadedModule>> {
-        let mut all: Vec<_> = read(&self.modules).values().cloned().collect();
+    /// How many modules there are, in every workspace.
+    pub fn module_count(&self) -> usize {
+        read(&self.modules).len()
+    }
+
+    /// The module a webhook runs.
+    pub fn module_of(&self, webhook: &WebhookRecord) -> Option<Arc<LoadedModule>> {
+        self.module(&webhook.workspace_id, &webhook.module)
+    }
+
+    /// Every module of workspace `ws`, by name.
+    pub fn modules(&self, ws: &str) -> Vec<Arc<LoadedModule>> {
+        let mut all: Vec<_> = read(&self.modules)
+            .values()
+            .filter(|m| m.record.workspace_id == ws)
+            .cloned()
+            .collect();
         all.sort_by(|a, b| a.record.name.cmp(&b.record.name));
         all
     }
@@ -214,11 +232,31 @@ impl Registry {
         all
     }
 
-    /// Ids of the webhooks handled by module `name`.
-    pub fn module_users(&self, name: &str) -> Vec<String> {
+    /// Every webhook of workspace `ws`, oldest first.
+    pub fn webhooks_of(&self, ws: &str) -> Vec<Arc<LiveWebhook>> {
+        let mut all = self.webhooks();
+        all.retain(|w| w.record.workspace_id == ws);
+        all
+    }
+
+    /// How many modules and webhooks workspace `ws` has.
+    pub fn counts(&self, ws: &str) -> (usize, usize) {
+        let modules = read(&self.modules)
+            .values()
+            .filter(|m| m.record.workspace_id == ws)
+            .count();
+        let webhooks = read(&self.webhooks)
+            .values()
+            .filter(|w| w.record.workspace_id == ws)
+            .count();
+        (modules, webhooks)
+    }
+
+    /// Ids of the webhooks of workspace `ws` handled by its module `name`.
+    pub fn module_users(&self, ws: &str, name: &str) -> Vec<String> {
         let mut ids: Vec<_> = read(&self.webhooks)
             .values()
-            .filter(|w| w.record.module == name)
+            .filter(|w| w.record.workspace_id == ws && w.record.module == name)
             .map(|w| w.record.id.clone())
             .collect();
         ids.sort();
@@ -231,8 +269,10 @@ impl Registry {
     /// whether the name is new.
     pub async fn upload_module(
         &self,
+        ws: &str,
         name: &str,
         bytes: bytes::Bytes,
+        max_modules: Option<usize>,
     ) -> Result<(ModuleRecord, bool)> {
         validate_module_name(name)?;
         let sha256 = hex::encode(Sha256::digest(&bytes));
@@ -264,8 +304,17 @@ impl Registry {
 
         let _guard = self.changes.lock().await;
         let now = Utc::now();
-        let previous = self.module(name);
+        let previous = self.module(ws, name);
+        if let Some(max) = max_modules
+            && previous.is_none()
+            && self.counts(ws).0 >= max
+        {
+            return Err(RegistryError::Quota(format!(
+                "workspace {ws} has reached its quota of {max} module(s)"
+            )));
+        }
         let record = ModuleRecord {
+            workspace_id: ws.to_string(),
             name: name.to_string(),
             sha256,
             size: bytes.len() as u64,
@@ -274,7 +323,7 @@ impl Registry {
         };
         self.store.put_module(&record).await?;
         write(&self.modules).insert(
-            name.to_string(),
+            record.key(),
             Arc::new(LoadedModule {
                 record: record.clone(),
                 handler,
@@ -286,11 +335,14 @@ impl Registry {
         Ok((record, previous.is_none()))
     }
 
-    /// Deletes module `name`; refused while a webhook uses it.
-    pub async fn delete_module(&self, name: &str) -> Result<()> {
+    /// Deletes module `name` of workspace `ws`; refused while a webhook
+    /// uses it.
+    pub async fn delete_module(&self, ws: &str, name: &str) -> Result<()> {
         let _guard = self.changes.lock().await;
-        let module = self.module(name).ok_or_else(|| not_found("module", name))?;
-        let users = self.module_users(name);
+        let module = self
+            .module(ws, name)
+            .ok_or_else(|| not_found("module", name))?;
+        let users = self.module_users(ws, name);
         if !users.is_empty() {
             return Err(RegistryError::Conflict(format!(
                 "module {name:?} is used by {} webhook(s): {}; delete them or move them to another module first",
@@ -298,8 +350,9 @@ impl Registry {
                 users.join(", ")
             )));
         }
-        self.store.delete_module(name).await?;
-        write(&self.modules).remove(name);
+        let key = module_key(ws, name);
+        self.store.delete_module(&key).await?;
+        write(&self.modules).remove(&key);
         self.forget_code_if_unused(&module.record.sha256).await?;
         Ok(())
     }
@@ -317,9 +370,18 @@ impl Registry {
     pub async fn create_webhook(&self, new: NewWebhook) -> Result<Arc<LiveWebhook>> {
         check_payload(new.payload.as_ref())?;
         let _guard = self.changes.lock().await;
-        self.require_module(&new.module)?;
+        self.require_module(&new.workspace_id, &new.module)?;
+        if let Some(max) = new.max_webhooks
+            && self.counts(&new.workspace_id).1 >= max
+        {
+            return Err(RegistryError::Quota(format!(
+                "workspace {} has reached its quota of {max} webhook(s)",
+                new.workspace_id
+            )));
+        }
         let now = Utc::now();
         let record = WebhookRecord {
+            workspace_id: new.workspace_id,
             // uuid v4: 122 random bits from the OS generator.
             id: format!("wh_{}", uuid::Uuid::new_v4().simple()),
             module: new.module,
@@ -349,7 +411,7 @@ impl Registry {
             .record
             .clone();
         if let Some(module) = patch.module {
-            self.require_module(&module)?;
+            self.require_module(&record.workspace_id, &module)?;
             record.module = module;
         }
         if let Some(payload) = patch.payload {
@@ -421,7 +483,7 @@ impl Registry {
                     .collect();
                 *webhooks = fresh;
             }
-            Change::Endpoint(_) => {}
+            Change::Endpoint(_) | Change::Meta => {}
         }
         if *change == Change::All {
             let names: Vec<String> = self
@@ -429,7 +491,7 @@ impl Registry {
                 .list_modules()
                 .await?
                 .into_iter()
-                .map(|m| m.name)
+                .map(|m| m.key())
                 .chain(read(&self.modules).keys().cloned())
                 .collect();
             // One module that no longer loads does not keep the others
@@ -443,11 +505,11 @@ impl Registry {
         Ok(())
     }
 
-    /// Reloads module `name` from the store: dropped when gone, compiled
+    /// Reloads the module stored under `key` from the store: dropped when gone, compiled
     /// (or read from the artifact cache) when its code changed.
-    async fn refresh_module(&self, name: &str) -> Result<()> {
-        let Some(record) = self.store.get_module(name).await? else {
-            write(&self.modules).remove(name);
+    async fn refresh_module(&self, key: &str) -> Result<()> {
+        let Some(record) = self.store.get_module(key).await? else {
+            write(&self.modules).remove(key);
             return Ok(());
         };
         let same_code = read(&self.modules)
@@ -459,7 +521,7 @@ impl Registry {
             None => {
                 let Some(bytes) = self.store.module_bytes(&record.sha256).await? else {
                     return Err(RegistryError::Invalid(format!(
-                        "module {name:?}: its code is missing from the store"
+                        "module {key:?}: its code is missing from the store"
                     )));
                 };
                 let runtime = self.runtime.clone();
@@ -471,12 +533,12 @@ impl Registry {
                 Arc::new(compiled)
             }
         };
-        write(&self.modules).insert(name.to_string(), Arc::new(LoadedModule { record, handler }));
+        write(&self.modules).insert(key.to_string(), Arc::new(LoadedModule { record, handler }));
         Ok(())
     }
 
-    fn require_module(&self, name: &str) -> Result<()> {
-        if self.module(name).is_none() {
+    fn require_module(&self, ws: &str, name: &str) -> Result<()> {
+        if self.module(ws, name).is_none() {
             return Err(RegistryError::Invalid(format!(
                 "unknown module {name:?}: upload it first (POST /v1/modules?name={name})"
             )));

@@ -8,6 +8,7 @@ use crate::inbound::Inbound;
 use crate::registry::{Registry, RegistryError};
 use crate::runtime::Runtime;
 use crate::store::{Change, Committer, Store, StoreError};
+use crate::tenancy::Tenancy;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -146,6 +147,11 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
     // Whatever an earlier version or a copy left readable.
     crate::store::restrict_permissions(&config.data_dir)?;
     let registry = Arc::new(Registry::open(store.clone(), Arc::new(runtime)).await?);
+    let tenancy = Arc::new(
+        Tenancy::open(store.clone(), &admin_token)
+            .await
+            .map_err(|e| StartError::Runtime(format!("loading workspaces: {e}")))?,
+    );
     let (committer, committer_task) = Committer::spawn(store.clone());
     let outbound = Arc::new(Outbound::new(store.clone(), config.delivery.clone()));
     let worker = DeliveryWorker::new(outbound.clone());
@@ -154,6 +160,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
         store.clone(),
         registry.clone(),
         outbound.clone(),
+        tenancy.clone(),
     ));
     let worker_handle = worker.clone();
 
@@ -173,10 +180,19 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
         .unwrap_or_else(|| format!("http://{addr}"))
         .trim_end_matches('/')
         .to_string();
+    // The portal is served where `/v1` is: the admin listener when there
+    // is one.
+    let portal_url = config
+        .portal_url
+        .clone()
+        .or_else(|| admin_addr.map(|a| format!("http://{a}")))
+        .unwrap_or_else(|| public_url.clone())
+        .trim_end_matches('/')
+        .to_string();
 
     let state = AppState {
         registry: registry.clone(),
-        inbound: Inbound::new(registry, committer),
+        inbound: Inbound::new(registry, committer, tenancy.clone()),
         outbound,
         worker,
         admin_token: admin_token.clone().into(),
@@ -185,6 +201,9 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
         metrics_token: config.metrics_token.as_deref().map(Arc::from),
         ui_sessions: Default::default(),
         body_timeout: config.body_timeout,
+        tenancy,
+        portal_url: portal_url.into(),
+        frame_ancestors: config.portal_frame_ancestors.clone().into(),
     };
     let (shutdown, stop) = watch::channel(false);
     let limits = ConnLimits {
@@ -323,7 +342,12 @@ const FULL_REFRESH_EVERY: Duration = Duration::from_secs(10);
 /// node's caches as the store announces them, and re-reads everything every
 /// [`FULL_REFRESH_EVERY`] as a fallback. Returns at once for a store only
 /// this process uses.
-async fn watch_changes(store: Store, registry: Arc<Registry>, outbound: Arc<Outbound>) {
+async fn watch_changes(
+    store: Store,
+    registry: Arc<Registry>,
+    outbound: Arc<Outbound>,
+    tenancy: Arc<Tenancy>,
+) {
     use tokio::sync::broadcast::error::RecvError;
     let Some(mut changes) = store.changes() else {
         return;
@@ -342,6 +366,11 @@ async fn watch_changes(store: Store, registry: Arc<Registry>, outbound: Arc<Outb
         };
         if matches!(change, Change::Endpoint(_) | Change::All) {
             outbound.endpoints_changed();
+        }
+        if matches!(change, Change::Meta | Change::All)
+            && let Err(e) = tenancy.reload().await
+        {
+            tracing::warn!(error = %e, "reloading workspaces failed");
         }
         if let Err(e) = registry.refresh(&change).await {
             tracing::warn!(?change, error = %e, "applying a change from another node failed");

@@ -145,6 +145,7 @@ fn id_created_at(prefix: &str, at: DateTime<Utc>) -> String {
 
 fn event(event_type: &str) -> EventRecord {
     EventRecord {
+        workspace_id: "default".into(),
         id: ids::new("evt").0,
         event_type: event_type.into(),
         data: raw(r#"{"n": 1}"#),
@@ -156,6 +157,7 @@ fn event(event_type: &str) -> EventRecord {
 /// A delivery of `event` to `endpoint_id`, due at the event's creation.
 fn delivery(event: &EventRecord, endpoint_id: &str) -> DeliveryRecord {
     DeliveryRecord {
+        workspace_id: "default".into(),
         id: ids::new("dlv").0,
         event_id: event.id.clone(),
         event_type: event.event_type.clone(),
@@ -190,6 +192,7 @@ fn after_attempt(
     next: Option<DateTime<Utc>>,
 ) -> DeliveryRecord {
     DeliveryRecord {
+        workspace_id: "default".into(),
         status,
         attempts: d.attempts + 1,
         next_attempt_at: next,
@@ -201,6 +204,7 @@ fn after_attempt(
 fn webhook(id: &str, description: &str) -> WebhookRecord {
     let now = Utc::now();
     WebhookRecord {
+        workspace_id: "default".into(),
         id: id.into(),
         module: "echo".into(),
         payload: Some(serde_json::json!({"k": "v"})),
@@ -216,6 +220,7 @@ fn webhook(id: &str, description: &str) -> WebhookRecord {
 fn endpoint(url: &str) -> EndpointRecord {
     let now = Utc::now();
     EndpointRecord {
+        workspace_id: "default".into(),
         id: ids::new("ep").0,
         url: url.into(),
         events: vec!["*".into()],
@@ -239,6 +244,7 @@ fn endpoint(url: &str) -> EndpointRecord {
 fn module(name: &str, sha256: &str) -> ModuleRecord {
     let now = Utc::now();
     ModuleRecord {
+        workspace_id: "default".into(),
         name: name.into(),
         sha256: sha256.into(),
         size: 3,
@@ -276,6 +282,7 @@ fn invocation_at(webhook_id: &str, at: DateTime<Utc>) -> InvocationRecord {
 
 fn emission(inv: &InvocationRecord, entity_type: &str) -> EmissionRecord {
     EmissionRecord {
+        workspace_id: "default".into(),
         id: ids::new("em").0,
         entity_type: entity_type.into(),
         data: raw(r#"{"id":1}"#),
@@ -517,7 +524,7 @@ async fn concurrent_accepts_of_one_key_have_one_winner(s: Store) {
     assert_eq!(repeats.len(), 19);
     assert!(repeats.iter().all(|r| *r == winners[0]));
     // The winner and the 20 accepts without a key, each with a delivery.
-    let events = s.list_events(None, None, 100).await.unwrap();
+    let events = s.list_events("default", None, None, 100).await.unwrap();
     assert_eq!(events.data.len(), 21);
     assert_eq!(s.queue_depth().await.unwrap(), 21);
 }
@@ -708,6 +715,7 @@ async fn a_requeued_delivery_is_due_again(s: Store) {
 
     let now = Utc::now();
     let retried = DeliveryRecord {
+        workspace_id: "default".into(),
         status: DeliveryStatus::Pending,
         next_attempt_at: Some(now),
         updated_at: now,
@@ -724,6 +732,7 @@ async fn a_requeued_delivery_is_due_again(s: Store) {
 
     // Requeued again at another time: it moves.
     let later = DeliveryRecord {
+        workspace_id: "default".into(),
         next_attempt_at: Some(now + Duration::minutes(5)),
         ..retried.clone()
     };
@@ -814,7 +823,10 @@ async fn published_events_are_fanned_out_once(s: Store) {
         ids_of(&log.data, |i| &i.id),
         [quiet.id.clone(), inv.id.clone()]
     );
-    let emissions = s.list_emissions(None, None, None, 10).await.unwrap();
+    let emissions = s
+        .list_emissions("default", None, None, None, 10)
+        .await
+        .unwrap();
     assert_eq!(
         ids_of(&emissions.data, |e| &e.id),
         std::slice::from_ref(&em.id)
@@ -837,6 +849,7 @@ async fn published_events_are_fanned_out_once(s: Store) {
         .unwrap();
     assert!(s.get_delivery(&twice.id).await.unwrap().is_none());
     let of_e1 = DeliveryFilter {
+        workspace_id: None,
         event_id: Some(e1.id.clone()),
         ..Default::default()
     };
@@ -862,33 +875,33 @@ async fn lists_page_with_cursors_and_filters(s: Store) {
         s.accept_event(&e, &[], None).await.unwrap();
         events.push(e.id);
     }
-    let page = s.list_events(None, None, 2).await.unwrap();
+    let page = s.list_events("default", None, None, 2).await.unwrap();
     assert_eq!(ids_of(&page.data, |e| &e.id), events[..2]);
     assert_eq!(page.next_cursor.as_ref(), Some(&events[1]));
     let page = s
-        .list_events(page.next_cursor.as_deref(), None, 2)
+        .list_events("default", page.next_cursor.as_deref(), None, 2)
         .await
         .unwrap();
     assert_eq!(ids_of(&page.data, |e| &e.id), events[2..4]);
     let page = s
-        .list_events(page.next_cursor.as_deref(), None, 2)
+        .list_events("default", page.next_cursor.as_deref(), None, 2)
         .await
         .unwrap();
     assert_eq!(ids_of(&page.data, |e| &e.id), events[4..]);
     assert_eq!(page.next_cursor, None);
-    let of_a = s.list_events(None, Some("a"), 2).await.unwrap();
+    let of_a = s.list_events("default", None, Some("a"), 2).await.unwrap();
     assert_eq!(
         ids_of(&of_a.data, |e| &e.id),
         [events[0].clone(), events[2].clone()]
     );
     let of_a = s
-        .list_events(of_a.next_cursor.as_deref(), Some("a"), 2)
+        .list_events("default", of_a.next_cursor.as_deref(), Some("a"), 2)
         .await
         .unwrap();
     assert_eq!(ids_of(&of_a.data, |e| &e.id), [events[4].clone()]);
     assert_eq!(of_a.next_cursor, None);
     assert!(
-        s.list_events(None, Some("c"), 2)
+        s.list_events("default", None, Some("c"), 2)
             .await
             .unwrap()
             .data
@@ -924,16 +937,19 @@ async fn lists_page_with_cursors_and_filters(s: Store) {
     .await
     .unwrap();
     let em_ids = ids_of(&ems, |e| &e.id);
-    let page = s.list_emissions(None, None, None, 3).await.unwrap();
+    let page = s
+        .list_emissions("default", None, None, None, 3)
+        .await
+        .unwrap();
     assert_eq!(ids_of(&page.data, |e| &e.id), em_ids[..3]);
     let page = s
-        .list_emissions(page.next_cursor.as_deref(), None, None, 3)
+        .list_emissions("default", page.next_cursor.as_deref(), None, None, 3)
         .await
         .unwrap();
     assert_eq!(ids_of(&page.data, |e| &e.id), em_ids[3..]);
     assert_eq!(page.next_cursor, None);
     let users_of_1 = s
-        .list_emissions(None, Some("USER"), Some("wh_1"), 10)
+        .list_emissions("default", None, Some("USER"), Some("wh_1"), 10)
         .await
         .unwrap();
     assert_eq!(
@@ -941,7 +957,7 @@ async fn lists_page_with_cursors_and_filters(s: Store) {
         [em_ids[0].clone(), em_ids[3].clone()]
     );
     let of_2 = s
-        .list_emissions(None, None, Some("wh_2"), 10)
+        .list_emissions("default", None, None, Some("wh_2"), 10)
         .await
         .unwrap();
     assert_eq!(
@@ -977,6 +993,7 @@ async fn lists_page_with_cursors_and_filters(s: Store) {
     assert_eq!(ids_of(&page.data, |d| &d.id), newest_first[4..]);
     assert_eq!(page.next_cursor, None);
     let of_a = DeliveryFilter {
+        workspace_id: None,
         endpoint_id: Some("ep_a".into()),
         ..Default::default()
     };
@@ -992,6 +1009,7 @@ async fn lists_page_with_cursors_and_filters(s: Store) {
     assert_eq!(ids_of(&page.data, |d| &d.id), [deliveries[0].id.clone()]);
     assert_eq!(page.next_cursor, None);
     let succeeded = DeliveryFilter {
+        workspace_id: None,
         status: Some(DeliveryStatus::Success),
         event_id: Some(e.id.clone()),
         ..Default::default()
@@ -1128,11 +1146,13 @@ async fn retention_keeps_pending_work_and_removes_finished_work(s: Store) {
     let old = now - Duration::hours(2);
     let cutoff = now - Duration::hours(1);
     let old_event = |event_type: &str| EventRecord {
+        workspace_id: "default".into(),
         id: id_created_at("evt", old),
         created_at: old,
         ..event(event_type)
     };
     let old_delivery = |e: &EventRecord| DeliveryRecord {
+        workspace_id: "default".into(),
         id: id_created_at("dlv", old),
         ..delivery(e, "ep_a")
     };
@@ -1144,6 +1164,7 @@ async fn retention_keeps_pending_work_and_removes_finished_work(s: Store) {
         .await
         .unwrap();
     let delivered = DeliveryRecord {
+        workspace_id: "default".into(),
         status: DeliveryStatus::Success,
         attempts: 1,
         next_attempt_at: None,
@@ -1170,6 +1191,7 @@ async fn retention_keeps_pending_work_and_removes_finished_work(s: Store) {
         .await
         .unwrap();
     let failed = DeliveryRecord {
+        workspace_id: "default".into(),
         status: DeliveryStatus::Failed,
         next_attempt_at: None,
         updated_at: now,
@@ -1182,6 +1204,7 @@ async fn retention_keeps_pending_work_and_removes_finished_work(s: Store) {
     // emission go.
     let inv_old = invocation_at("wh_1", old);
     let em_old = EmissionRecord {
+        workspace_id: "default".into(),
         id: id_created_at("em", old),
         ..emission(&inv_old, "USER")
     };
@@ -1199,6 +1222,7 @@ async fn retention_keeps_pending_work_and_removes_finished_work(s: Store) {
     // An old event without deliveries and its idempotency key (two days
     // old): both go.
     let e_keyed = EventRecord {
+        workspace_id: "default".into(),
         created_at: now - Duration::days(2),
         id: id_created_at("evt", now - Duration::days(2)),
         ..event("keyed")
@@ -1248,7 +1272,10 @@ async fn retention_keeps_pending_work_and_removes_finished_work(s: Store) {
         ids_of(&log.data, |i| &i.id),
         std::slice::from_ref(&inv_new.id)
     );
-    let emissions = s.list_emissions(None, None, None, 10).await.unwrap();
+    let emissions = s
+        .list_emissions("default", None, None, None, 10)
+        .await
+        .unwrap();
     assert_eq!(
         ids_of(&emissions.data, |e| &e.id),
         std::slice::from_ref(&em_new.id)

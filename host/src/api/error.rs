@@ -18,6 +18,8 @@ pub struct ApiError {
     pub code: &'static str,
     /// What went wrong and, where possible, what to do.
     pub message: String,
+    /// Seconds for a `Retry-After` header, if any.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -27,7 +29,21 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
+    }
+
+    /// 403 `forbidden`: the credential is valid but may not do this.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    /// 429 `quota_exceeded`: a workspace is at one of its quotas; with a
+    /// `Retry-After` when it is a rate.
+    pub fn quota(message: impl Into<String>, retry_after: Option<u64>) -> Self {
+        let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, "quota_exceeded", message);
+        e.retry_after = retry_after;
+        e
     }
 
     /// 400 `invalid_request`.
@@ -43,8 +59,20 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let unauthorized = self.status == StatusCode::UNAUTHORIZED;
         let body = json!({ "error": { "code": self.code, "message": self.message } });
-        (self.status, axum::Json(body)).into_response()
+        let mut resp = (self.status, axum::Json(body)).into_response();
+        if unauthorized {
+            resp.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        resp
     }
 }
 
@@ -55,6 +83,7 @@ impl From<RegistryError> for ApiError {
             RegistryError::NotFound(_) => Self::not_found(message),
             RegistryError::Conflict(_) => Self::new(StatusCode::CONFLICT, "conflict", message),
             RegistryError::Invalid(_) => Self::invalid(message),
+            RegistryError::Quota(_) => Self::quota(message, None),
             RegistryError::Compile(c) => c.into(),
             RegistryError::Store(s) => s.into(),
         }
@@ -71,6 +100,7 @@ impl From<OutboundError> for ApiError {
                 Self::new(StatusCode::BAD_REQUEST, "endpoint_not_allowed", message)
             }
             OutboundError::Conflict(_) => Self::new(StatusCode::CONFLICT, "conflict", message),
+            OutboundError::Quota(_) => Self::quota(message, None),
             OutboundError::Store(s) => s.into(),
         }
     }
@@ -175,9 +205,14 @@ pub enum ErrorResponses {
     /// upload): a parameter or the body is unusable; the message says which.
     #[response(status = 400)]
     BadRequest(ErrorBody),
-    /// `unauthorized`: missing or wrong admin token.
+    /// `unauthorized`: missing, wrong, expired or revoked token (or portal link).
     #[response(status = 401)]
     Unauthorized(ErrorBody),
+    /// `forbidden`: the credential may not call this (a `read` token
+    /// changing something, a workspace token managing workspaces, a portal
+    /// link outside endpoints and deliveries).
+    #[response(status = 403)]
+    Forbidden(ErrorBody),
     /// `not_found`: no such id or name.
     #[response(status = 404)]
     NotFound(ErrorBody),
@@ -190,6 +225,14 @@ pub enum ErrorResponses {
     /// `unsupported_media_type`: JSON routes need `content-type: application/json`.
     #[response(status = 415)]
     UnsupportedMediaType(ErrorBody),
+    /// `schema_mismatch`: an event's data does not match its type's schema
+    /// in the workspace's catalogue.
+    #[response(status = 422)]
+    SchemaMismatch(ErrorBody),
+    /// `quota_exceeded`: the workspace is at one of its quotas (a rate:
+    /// with `Retry-After`); nothing was stored.
+    #[response(status = 429)]
+    QuotaExceeded(ErrorBody),
     /// `storage_error`: the data directory failed; nothing was half-written.
     #[response(status = 500)]
     Storage(ErrorBody),

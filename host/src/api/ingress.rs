@@ -125,6 +125,16 @@ async fn run(
             }
             (status, axum::Json(body)).into_response()
         }
+        Reply::Throttled { retry_after } => {
+            let body = json!({ "error": {
+                "code": "quota_exceeded",
+                "message": "this webhook's workspace is over its invocation rate; retry later",
+            }});
+            let mut resp = (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response();
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, retry_after.into());
+            resp
+        }
     };
     if let Some(id) = served
         .invocation_id

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod error;
 pub mod ingress;
 pub mod ops;
+pub mod portal;
 pub mod ui;
 
 use crate::delivery::Outbound;
@@ -39,9 +40,23 @@ pub struct AppState {
     pub ui_sessions: Arc<ui::Sessions>,
     /// Time a webhook caller has to send the request body.
     pub body_timeout: std::time::Duration,
+    /// Workspaces, tokens, quotas, event types, portal links.
+    pub tenancy: Arc<crate::tenancy::Tenancy>,
+    /// Base of portal links, without a trailing slash.
+    pub portal_url: Arc<str>,
+    /// The portal's `Content-Security-Policy: frame-ancestors` sources.
+    pub frame_ancestors: Arc<str>,
 }
 
 impl AppState {
+    /// The quotas of workspace `ws` (none for an unknown one).
+    pub fn quotas(&self, ws: &str) -> crate::tenancy::Quotas {
+        self.tenancy
+            .workspace(ws)
+            .map(|w| w.quotas)
+            .unwrap_or_default()
+    }
+
     /// The absolute URL of a webhook.
     pub fn webhook_url(&self, id: &str) -> String {
         format!("{}/hooks/{id}", self.public_url)
@@ -56,7 +71,8 @@ pub fn app(state: AppState) -> Router {
             .nest("/v1", admin::router(state.clone()))
             .merge(ingress::router())
             .merge(ops::router())
-            .merge(ui::router()),
+            .merge(ui::router())
+            .merge(portal::router()),
         state,
     )
 }
@@ -78,7 +94,8 @@ pub fn admin_app(state: AppState) -> Router {
         Router::new()
             .nest("/v1", admin::router(state.clone()))
             .merge(ops::router())
-            .merge(ui::router()),
+            .merge(ui::router())
+            .merge(portal::router()),
         state,
     )
 }

@@ -57,7 +57,7 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
         (
             m::MODULES,
             "Uploaded modules.",
-            state.registry.modules().len(),
+            state.registry.module_count(),
         ),
     ];
     let handle = m::handle();
@@ -84,7 +84,7 @@ async fn healthz(State(state): State<AppState>) -> Json<Value> {
     Json(json!({
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),
-        "modules": state.registry.modules().len(),
+        "modules": state.registry.module_count(),
         "webhooks": state.registry.webhooks().len(),
         "components_compiled": compiled,
         "components_loaded_from_cache": loaded_from_cache,

@@ -2,7 +2,8 @@
 
 use super::output;
 use super::{
-    ClientArgs, Command, DeliveryCmd, EmissionCmd, EndpointCmd, EventCmd, ModuleCmd, WebhookCmd,
+    ClientArgs, Command, DeliveryCmd, EmissionCmd, EndpointCmd, EventCmd, EventTypeCmd, ModuleCmd,
+    TokenCmd, WebhookCmd, WorkspaceCmd,
 };
 use crate::config::{ADMIN_TOKEN_FILE, DEFAULT_DATA_DIR};
 use reqwest::Method;
@@ -36,6 +37,7 @@ struct Client {
     http: reqwest::Client,
     base: String,
     token: Option<String>,
+    workspace: Option<String>,
 }
 
 impl Client {
@@ -50,6 +52,9 @@ impl Client {
         let mut req = self.http.request(method, &url).query(query);
         if let Some(token) = &self.token {
             req = req.bearer_auth(token);
+        }
+        if let Some(ws) = &self.workspace {
+            req = req.header("x-hookhost-workspace", ws);
         }
         req = match body {
             Some(Body::Json(v)) => req.json(&v),
@@ -146,6 +151,7 @@ pub async fn run_client(args: &ClientArgs, command: Command) -> Result<(), Clien
         http: reqwest::Client::new(),
         base: args.url.trim_end_matches('/').to_string(),
         token: resolve_token(args),
+        workspace: args.workspace.clone().filter(|w| !w.is_empty()),
     };
     let (value, kind) = match command {
         Command::Serve(_)
@@ -159,6 +165,24 @@ pub async fn run_client(args: &ClientArgs, command: Command) -> Result<(), Clien
         Command::Webhook(cmd) => webhook(&client, cmd).await?,
         Command::Endpoint(cmd) => endpoint(&client, cmd).await?,
         Command::Delivery(cmd) => delivery(&client, cmd).await?,
+        Command::Workspace(cmd) => workspace(&client, cmd).await?,
+        Command::Token(cmd) => token(&client, cmd).await?,
+        Command::EventType(cmd) => event_type(&client, cmd).await?,
+        Command::PortalLink {
+            workspace_id,
+            ttl,
+            read_only,
+        } => (
+            client
+                .call(
+                    Method::POST,
+                    &format!("/workspaces/{workspace_id}/portal"),
+                    &[],
+                    Some(Body::Json(json!({"ttl": ttl, "read_only": read_only}))),
+                )
+                .await?,
+            output::Kind::PortalLink,
+        ),
         Command::Event(EventCmd::Send {
             event_type,
             data,
@@ -213,6 +237,165 @@ pub async fn run_client(args: &ClientArgs, command: Command) -> Result<(), Clien
         output::print(kind, &value);
     }
     Ok(())
+}
+
+async fn workspace(
+    client: &Client,
+    cmd: WorkspaceCmd,
+) -> Result<(Value, output::Kind), ClientError> {
+    Ok(match cmd {
+        WorkspaceCmd::Create {
+            name,
+            description,
+            quotas,
+            branding,
+        } => {
+            let mut body = json!({"name": name, "description": description});
+            if let Some(q) = quotas {
+                body["quotas"] = parse_json("--quotas", &q)?;
+            }
+            if let Some(b) = branding {
+                body["branding"] = parse_json("--branding", &b)?;
+            }
+            let v = client
+                .call(Method::POST, "/workspaces", &[], Some(Body::Json(body)))
+                .await?;
+            (v, output::Kind::Workspace)
+        }
+        WorkspaceCmd::List => (
+            client.call(Method::GET, "/workspaces", &[], None).await?,
+            output::Kind::Workspaces,
+        ),
+        WorkspaceCmd::Get { id } => (
+            client
+                .call(Method::GET, &format!("/workspaces/{id}"), &[], None)
+                .await?,
+            output::Kind::Workspace,
+        ),
+        WorkspaceCmd::Update {
+            id,
+            name,
+            description,
+            quotas,
+            branding,
+        } => {
+            let mut body = json!({});
+            if let Some(n) = name {
+                body["name"] = json!(n);
+            }
+            if let Some(d) = description {
+                body["description"] = json!(d);
+            }
+            if let Some(q) = quotas {
+                body["quotas"] = parse_json("--quotas", &q)?;
+            }
+            if let Some(b) = branding {
+                body["branding"] = parse_json("--branding", &b)?;
+            }
+            let v = client
+                .call(
+                    Method::PATCH,
+                    &format!("/workspaces/{id}"),
+                    &[],
+                    Some(Body::Json(body)),
+                )
+                .await?;
+            (v, output::Kind::Workspace)
+        }
+        WorkspaceCmd::Delete { id, force } => {
+            client
+                .call(
+                    Method::DELETE,
+                    &format!("/workspaces/{id}"),
+                    &[("force", force.to_string())],
+                    None,
+                )
+                .await?;
+            (json!({ "deleted": id }), output::Kind::Deleted)
+        }
+    })
+}
+
+async fn token(client: &Client, cmd: TokenCmd) -> Result<(Value, output::Kind), ClientError> {
+    Ok(match cmd {
+        TokenCmd::Create {
+            workspace_id,
+            role,
+            description,
+            expires_at,
+        } => {
+            let mut body = json!({"role": role, "description": description});
+            if let Some(e) = expires_at {
+                body["expires_at"] = json!(e);
+            }
+            let v = client
+                .call(
+                    Method::POST,
+                    &format!("/workspaces/{workspace_id}/tokens"),
+                    &[],
+                    Some(Body::Json(body)),
+                )
+                .await?;
+            (v, output::Kind::Token)
+        }
+        TokenCmd::List { workspace_id } => (
+            client
+                .call(
+                    Method::GET,
+                    &format!("/workspaces/{workspace_id}/tokens"),
+                    &[],
+                    None,
+                )
+                .await?,
+            output::Kind::Tokens,
+        ),
+        TokenCmd::Revoke {
+            workspace_id,
+            token_id,
+        } => {
+            client
+                .call(
+                    Method::DELETE,
+                    &format!("/workspaces/{workspace_id}/tokens/{token_id}"),
+                    &[],
+                    None,
+                )
+                .await?;
+            (json!({ "deleted": token_id }), output::Kind::Deleted)
+        }
+    })
+}
+
+async fn event_type(
+    client: &Client,
+    cmd: EventTypeCmd,
+) -> Result<(Value, output::Kind), ClientError> {
+    Ok(match cmd {
+        EventTypeCmd::Put {
+            name,
+            description,
+            schema,
+        } => {
+            let mut body = json!({"name": name, "description": description});
+            if let Some(s) = schema {
+                body["schema"] = parse_json("--schema", &s)?;
+            }
+            let v = client
+                .call(Method::POST, "/event-types", &[], Some(Body::Json(body)))
+                .await?;
+            (v, output::Kind::EventType)
+        }
+        EventTypeCmd::List => (
+            client.call(Method::GET, "/event-types", &[], None).await?,
+            output::Kind::EventTypes,
+        ),
+        EventTypeCmd::Delete { name } => {
+            client
+                .call(Method::DELETE, &format!("/event-types/{name}"), &[], None)
+                .await?;
+            (json!({ "deleted": name }), output::Kind::Deleted)
+        }
+    })
 }
 
 async fn module(client: &Client, cmd: ModuleCmd) -> Result<(Value, output::Kind), ClientError> {

@@ -50,6 +50,10 @@ pub struct ClientArgs {
     /// Print the server's JSON instead of a human summary.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Act in this workspace (`ws_...`; sent as `X-Hookhost-Workspace`);
+    /// the admin token acts on `default` without it.
+    #[arg(long, global = true, env = "HOOKHOST_WORKSPACE")]
+    pub workspace: Option<String>,
 }
 
 /// Top-level commands.
@@ -75,6 +79,26 @@ pub enum Command {
     /// Read the emission log.
     #[command(subcommand)]
     Emission(EmissionCmd),
+    /// Manage workspaces (admin token).
+    #[command(subcommand)]
+    Workspace(WorkspaceCmd),
+    /// Manage a workspace's API tokens (admin token).
+    #[command(subcommand)]
+    Token(TokenCmd),
+    /// Print a sign-in link to a workspace's customer portal (admin token).
+    PortalLink {
+        /// Workspace id.
+        workspace_id: String,
+        /// How long the link works (`15m`, `1h`, `7d`).
+        #[arg(long, default_value = "1h")]
+        ttl: String,
+        /// A link that can only look.
+        #[arg(long)]
+        read_only: bool,
+    },
+    /// Manage the workspace's event-type catalogue.
+    #[command(subcommand, name = "event-type")]
+    EventType(EventTypeCmd),
     /// Run one request through a handler component locally, without a
     /// server: prints the response, what it would emit or publish, and its output.
     Run(run::RunArgs),
@@ -214,6 +238,15 @@ pub struct ServeArgs {
     /// Open client connections per listener; more wait until one closes.
     #[arg(long, env = "HOOKHOST_MAX_CONNECTIONS", default_value_t = config::DEFAULT_MAX_CONNECTIONS)]
     pub max_connections: usize,
+    /// Base URL of customer portal links [default: the admin listener's
+    /// address when set, else --public-url].
+    #[arg(long, env = "HOOKHOST_PORTAL_URL")]
+    pub portal_url: Option<String>,
+    /// Who may embed the customer portal in an iframe: the CSP
+    /// `frame-ancestors` sources, space-separated (e.g.
+    /// `https://app.example.com`).
+    #[arg(long, env = "HOOKHOST_PORTAL_FRAME_ANCESTORS", default_value = config::DEFAULT_FRAME_ANCESTORS)]
+    pub portal_frame_ancestors: String,
     /// Bearer token required by `GET /metrics` [default: none, open].
     #[arg(long, env = "HOOKHOST_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
@@ -286,6 +319,8 @@ impl ServeArgs {
             invocations_kept: self.invocations_kept,
             delivery,
             metrics_token: self.metrics_token.filter(|t| !t.is_empty()),
+            portal_url: self.portal_url.filter(|u| !u.is_empty()),
+            portal_frame_ancestors: config::check_frame_ancestors(&self.portal_frame_ancestors)?,
         })
     }
 }
@@ -524,6 +559,111 @@ pub enum EndpointCmd {
     Test {
         /// Endpoint id.
         id: String,
+    },
+}
+
+/// `hookhost workspace ...`
+#[derive(Subcommand, Debug)]
+pub enum WorkspaceCmd {
+    /// Create a workspace.
+    Create {
+        /// Its name.
+        name: String,
+        /// Description.
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Quotas as JSON, e.g. '{"max_webhooks":10,"events_per_second":50}'.
+        #[arg(long, value_name = "JSON")]
+        quotas: Option<String>,
+        /// Portal branding as JSON, e.g. '{"display_name":"Acme","accent_color":"#aa3300"}'.
+        #[arg(long, value_name = "JSON")]
+        branding: Option<String>,
+    },
+    /// List workspaces.
+    List,
+    /// Show one workspace.
+    Get {
+        /// Workspace id.
+        id: String,
+    },
+    /// Change a workspace.
+    Update {
+        /// Workspace id.
+        id: String,
+        /// New name.
+        #[arg(long)]
+        name: Option<String>,
+        /// New description.
+        #[arg(long)]
+        description: Option<String>,
+        /// New quotas as JSON (replacing all of them; `{}` removes them).
+        #[arg(long, value_name = "JSON")]
+        quotas: Option<String>,
+        /// New branding as JSON (replacing all of it).
+        #[arg(long, value_name = "JSON")]
+        branding: Option<String>,
+    },
+    /// Delete a workspace (refused while it holds records, unless --force).
+    Delete {
+        /// Workspace id.
+        id: String,
+        /// Remove everything it holds too.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// `hookhost token ...`
+#[derive(Subcommand, Debug)]
+pub enum TokenCmd {
+    /// Issue a token; prints its secret once.
+    Create {
+        /// Workspace id.
+        workspace_id: String,
+        /// admin or read.
+        #[arg(long, default_value = "admin")]
+        role: String,
+        /// Description.
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Expiry, RFC 3339 (e.g. 2027-01-01T00:00:00Z).
+        #[arg(long)]
+        expires_at: Option<String>,
+    },
+    /// List a workspace's tokens (never their secrets).
+    List {
+        /// Workspace id.
+        workspace_id: String,
+    },
+    /// Revoke a token.
+    Revoke {
+        /// Workspace id.
+        workspace_id: String,
+        /// Token id (`tok_...`).
+        token_id: String,
+    },
+}
+
+/// `hookhost event-type ...`
+#[derive(Subcommand, Debug)]
+pub enum EventTypeCmd {
+    /// Add an event type to the catalogue (or replace it).
+    Put {
+        /// The event type, e.g. invoice.paid.
+        name: String,
+        /// Description shown to customers.
+        #[arg(long, default_value = "")]
+        description: String,
+        /// JSON Schema the event data must match, as JSON.
+        #[arg(long, value_name = "JSON")]
+        schema: Option<String>,
+    },
+    /// List the catalogue.
+    List,
+    /// Remove an event type.
+    Delete {
+        /// The event type.
+        name: String,
     },
 }
 

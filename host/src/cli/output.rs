@@ -19,6 +19,13 @@ pub enum Kind {
     Secret,
     Deliveries,
     Delivery,
+    Workspace,
+    Workspaces,
+    Token,
+    Tokens,
+    EventType,
+    EventTypes,
+    PortalLink,
     Raw,
 }
 
@@ -224,6 +231,71 @@ pub fn print(kind: Kind, v: &Value) {
                     a["error"].as_str().unwrap_or("")
                 );
             }
+        }
+        Kind::Workspace => {
+            println!("id          {}", s(&v["id"]));
+            println!("name        {}", s(&v["name"]));
+            println!("description {}", s(&v["description"]));
+            println!("quotas      {}", v["quotas"]);
+            println!("branding    {}", v["branding"]);
+        }
+        Kind::Workspaces => {
+            println!("{:<35} NAME", "ID");
+            for w in rows() {
+                println!("{:<35} {}", s(&w["id"]), s(&w["name"]));
+            }
+        }
+        Kind::Token => {
+            println!("id          {}", s(&v["id"]));
+            println!("workspace   {}", s(&v["workspace_id"]));
+            println!("role        {}", s(&v["role"]));
+            println!("expires     {}", s(&v["expires_at"]));
+            println!("secret      {}", s(&v["secret"]));
+            println!("(the secret is shown once; hookhost keeps only its hash)");
+        }
+        Kind::Tokens => {
+            println!(
+                "{:<36} {:<6} {:<6} {:<26} DESCRIPTION",
+                "ID", "ROLE", "HINT", "EXPIRES"
+            );
+            for t in rows() {
+                println!(
+                    "{:<36} {:<6} {:<6} {:<26} {}",
+                    s(&t["id"]),
+                    s(&t["role"]),
+                    s(&t["hint"]),
+                    s(&t["expires_at"]),
+                    s(&t["description"])
+                );
+            }
+        }
+        Kind::EventType => {
+            println!("name        {}", s(&v["name"]));
+            println!("description {}", s(&v["description"]));
+            println!(
+                "schema      {}",
+                if v["schema"].is_null() {
+                    "-".into()
+                } else {
+                    v["schema"].to_string()
+                }
+            );
+        }
+        Kind::EventTypes => {
+            println!("{:<32} {:<6} DESCRIPTION", "NAME", "SCHEMA");
+            for t in rows() {
+                println!(
+                    "{:<32} {:<6} {}",
+                    s(&t["name"]),
+                    if t["schema"].is_null() { "no" } else { "yes" },
+                    s(&t["description"])
+                );
+            }
+        }
+        Kind::PortalLink => {
+            println!("url         {}", s(&v["url"]));
+            println!("expires     {}", s(&v["expires_at"]));
+            println!("read only   {}", s(&v["read_only"]));
         }
         Kind::Raw => println!("{}", serde_json::to_string_pretty(v).unwrap_or_default()),
     }

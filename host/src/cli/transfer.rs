@@ -49,14 +49,20 @@ async fn open(args: &StoreArgs) -> Result<Store, String> {
     .map_err(|e| format!("cannot open the store: {e}"))
 }
 
-/// Whether `store` holds no module, webhook, endpoint or event.
+/// Whether `store` holds no workspace, module, webhook, endpoint or event
+/// (events of other workspaces need a workspace).
 async fn is_empty(store: &Store) -> Result<bool, String> {
     let read = |e: crate::store::StoreError| format!("reading the target store: {e}");
     Ok(store.list_modules().await.map_err(read)?.is_empty()
         && store.list_webhooks().await.map_err(read)?.is_empty()
         && store.list_endpoints().await.map_err(read)?.is_empty()
         && store
-            .list_events(None, None, 1)
+            .list_meta(crate::store::MetaKind::Workspace)
+            .await
+            .map_err(read)?
+            .is_empty()
+        && store
+            .list_events(crate::store::DEFAULT_WORKSPACE, None, None, 1)
             .await
             .map_err(read)?
             .data

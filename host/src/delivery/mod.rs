@@ -43,6 +43,9 @@ pub enum OutboundError {
     /// an endpoint that signs with a key pair).
     #[error("{0}")]
     Conflict(String),
+    /// The workspace is at its endpoint quota.
+    #[error("{0}")]
+    Quota(String),
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -53,6 +56,10 @@ type Result<T> = std::result::Result<T, OutboundError>;
 /// Fields of a new endpoint.
 #[derive(Debug, Clone)]
 pub struct NewEndpoint {
+    /// The workspace it belongs to.
+    pub workspace_id: String,
+    /// The workspace's endpoint quota, if any.
+    pub max_endpoints: Option<usize>,
     /// Delivery URL.
     pub url: String,
     /// Event patterns.
@@ -285,8 +292,26 @@ impl Outbound {
             None => new.signature.generate_secret(),
         };
         let url = self.check_url(&new.url).await?;
+        // Counted and written under the endpoint lock, so that concurrent
+        // creations cannot pass the quota together.
+        let _lock = self.endpoint_lock.lock().await;
+        if let Some(max) = new.max_endpoints {
+            let count = self
+                .cached_endpoints()
+                .await?
+                .iter()
+                .filter(|e| e.record.workspace_id == new.workspace_id)
+                .count();
+            if count >= max {
+                return Err(OutboundError::Quota(format!(
+                    "workspace {} has reached its quota of {max} endpoint(s)",
+                    new.workspace_id
+                )));
+            }
+        }
         let now = Utc::now();
         let record = EndpointRecord {
+            workspace_id: new.workspace_id,
             id: ids::new("ep").0,
             url,
             events: new.events,
@@ -378,6 +403,7 @@ impl Outbound {
             (true, false) => self.endpoint_disabled(&ep, "operator").await,
             (false, true) => {
                 self.operational(
+                    &ep.workspace_id,
                     "hookhost.endpoint.enabled",
                     serde_json::json!({"endpoint_id": ep.id, "url": ep.url}),
                 )
@@ -437,12 +463,15 @@ impl Outbound {
     /// matching endpoint and on disk before this returns.
     pub async fn send_event(
         &self,
+        ws: &str,
         event_type: String,
         data: Box<RawValue>,
         idempotency_key: Option<String>,
     ) -> Result<Accepted> {
         crate::names::check_user_event_type(&event_type).map_err(OutboundError::Invalid)?;
+        let idempotency_key = idempotency_key.map(|k| crate::store::idempotency_key(ws, &k));
         let event = EventRecord {
+            workspace_id: ws.to_string(),
             id: ids::new("evt").0,
             event_type,
             data,
@@ -496,7 +525,8 @@ impl Outbound {
         Ok(endpoints
             .iter()
             .filter(|ep| {
-                ep.record.active
+                ep.record.workspace_id == event.workspace_id
+                    && ep.record.active
                     && matching::type_matches(&ep.record.events, &event.event_type)
                     && matching::filters_match(&ep.record.filters, &data)
                     && ep.filter.as_ref().is_none_or(|f| {
@@ -589,6 +619,7 @@ impl Outbound {
         let mut n = 0;
         let mut cursor: Option<String> = None;
         let filter = crate::store::DeliveryFilter {
+            workspace_id: None,
             endpoint_id: Some(id.to_string()),
             status: Some(DeliveryStatus::Failed),
             event_id: None,
@@ -700,15 +731,18 @@ impl Outbound {
             "reason": reason,
             "message": ep.disabled_reason,
         });
-        self.operational("hookhost.endpoint.disabled", data).await;
+        self.operational(&ep.workspace_id, "hookhost.endpoint.disabled", data)
+            .await;
     }
 
     /// Publishes one of hookhost's own operational events (type under
-    /// `hookhost.`) to the endpoints subscribed to it, like any event.
+    /// `hookhost.`) to the endpoints of workspace `ws` subscribed to it,
+    /// like any event.
     /// Failing to store it is logged, never the caller's error: the change
     /// it reports has happened.
-    pub(crate) async fn operational(&self, event_type: &str, data: Value) {
+    pub(crate) async fn operational(&self, ws: &str, event_type: &str, data: Value) {
         let event = EventRecord {
+            workspace_id: ws.to_string(),
             id: ids::new("evt").0,
             event_type: event_type.to_string(),
             data: RawValue::from_string(data.to_string()).expect("JSON serializes"),
@@ -772,6 +806,7 @@ fn check_rate_limit(r: &RateLimit) -> Result<()> {
 
 pub(crate) fn new_delivery(event: &EventRecord, ep: &EndpointRecord) -> DeliveryRecord {
     DeliveryRecord {
+        workspace_id: event.workspace_id.clone(),
         id: ids::new("dlv").0,
         event_id: event.id.clone(),
         event_type: event.event_type.clone(),

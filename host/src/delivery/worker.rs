@@ -66,6 +66,9 @@ struct Envelope<'a> {
     event_type: &'a str,
     created_at: DateTime<Utc>,
     data: &'a RawValue,
+    /// The event's workspace, when it is not the default one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    workspace_id: Option<&'a str>,
 }
 
 /// Sends deliveries.
@@ -583,7 +586,7 @@ impl DeliveryWorker {
             "last_status_code": d.last_status_code,
             "last_error": d.last_error,
         });
-        self.outbound.operational(kind, data).await;
+        self.outbound.operational(&d.workspace_id, kind, data).await;
     }
 
     /// Abandons the attempts in flight (their deliveries stay queued and
@@ -607,6 +610,7 @@ impl DeliveryWorker {
             "endpoint_id": endpoint.id,
         });
         let event = EventRecord {
+            workspace_id: endpoint.workspace_id.clone(),
             id: crate::store::ids::new("evt").0,
             event_type: TEST_EVENT_TYPE.into(),
             data: RawValue::from_string(data.to_string()).expect("valid JSON"),
@@ -653,6 +657,8 @@ fn envelope(event: &EventRecord) -> Vec<u8> {
         event_type: &event.event_type,
         created_at: event.created_at,
         data: &event.data,
+        workspace_id: (!crate::store::is_default_workspace(&event.workspace_id))
+            .then_some(event.workspace_id.as_str()),
     })
     .expect("envelopes serialize")
 }

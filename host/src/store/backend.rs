@@ -9,8 +9,8 @@
 use super::transfer::Item;
 use super::{
     AttemptRecord, DedupRecord, DeliveryFilter, DeliveryRecord, EmissionRecord, EndpointRecord,
-    EventRecord, InvocationCommit, InvocationRecord, ModuleRecord, Page, StoreResult,
-    WebhookRecord,
+    EventRecord, InvocationCommit, InvocationRecord, MetaKind, MetaRecord, ModuleRecord, Page,
+    StoreResult, WebhookRecord,
 };
 use chrono::{DateTime, Utc};
 
@@ -72,6 +72,8 @@ pub enum Change {
     Webhook(String),
     /// Endpoint `id` was put or deleted.
     Endpoint(String),
+    /// A workspace, token or event type was put or deleted.
+    Meta,
     /// Changes may have been missed (a reconnect): drop every cache.
     All,
 }
@@ -164,10 +166,11 @@ pub trait Backend: Send + Sync + 'static {
     ) -> StoreResult<Page<InvocationRecord>>;
     /// Keeps the newest `keep` invocations of every webhook; how many went.
     async fn prune_all_invocations(&self, keep: usize) -> StoreResult<usize>;
-    /// Emissions in creation order after the cursor `after`, optionally
+    /// Emissions of a workspace in creation order after the cursor `after`, optionally
     /// filtered by entity type and webhook.
     async fn list_emissions(
         &self,
+        workspace_id: &str,
         after: Option<&str>,
         entity_type: Option<&str>,
         webhook_id: Option<&str>,
@@ -196,9 +199,11 @@ pub trait Backend: Send + Sync + 'static {
     ) -> StoreResult<Option<String>>;
     /// The event `id`.
     async fn get_event(&self, id: &str) -> StoreResult<Option<EventRecord>>;
-    /// Events in creation order after the cursor `after`, optionally of one type.
+    /// Events of a workspace in creation order after the cursor `after`,
+    /// optionally of one type.
     async fn list_events(
         &self,
+        workspace_id: &str,
         after: Option<&str>,
         event_type: Option<&str>,
         limit: usize,
@@ -296,6 +301,21 @@ pub trait Backend: Send + Sync + 'static {
     async fn remove_expired(&self, cutoff: DateTime<Utc>) -> StoreResult<usize>;
     /// Waits until every write made so far is durable.
     async fn flush(&self) -> StoreResult<()>;
+
+    // ---- tenancy ----
+
+    /// Inserts or replaces a workspace, token or event type, durably;
+    /// other nodes hear of it ([`Change::Meta`]).
+    async fn put_meta(&self, record: &MetaRecord) -> StoreResult<()>;
+    /// Every record of `kind`, by key.
+    async fn list_meta(&self, kind: MetaKind) -> StoreResult<Vec<MetaRecord>>;
+    /// Deletes a record of `kind`, durably; whether it existed.
+    async fn delete_meta(&self, kind: MetaKind, key: &str) -> StoreResult<bool>;
+    /// Removes every event, delivery (with its attempts), emission and
+    /// idempotency key of a workspace, durably; how many records went.
+    /// (Its modules, webhooks, endpoints and tenancy records are deleted
+    /// one by one by the caller, which keeps its caches.)
+    async fn purge_workspace(&self, workspace_id: &str) -> StoreResult<usize>;
 
     // ---- export and import ----
 

@@ -213,6 +213,7 @@ mod tests {
     fn event_with_delivery() -> (EventRecord, DeliveryRecord) {
         let now = Utc::now();
         let event = EventRecord {
+            workspace_id: "default".into(),
             id: ids::new("evt").0,
             event_type: "t".into(),
             data: RawValue::from_string("{}".into()).unwrap(),
@@ -220,6 +221,7 @@ mod tests {
             source: None,
         };
         let delivery = DeliveryRecord {
+            workspace_id: "default".into(),
             id: ids::new("dlv").0,
             event_id: event.id.clone(),
             event_type: "t".into(),

@@ -32,6 +32,12 @@ pub enum DeliveryStatus {
 /// One event on its way to one endpoint.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DeliveryRecord {
+    /// The workspace it belongs to (`default` when absent).
+    #[serde(
+        default = "super::default_workspace",
+        skip_serializing_if = "super::is_default_workspace"
+    )]
+    pub workspace_id: String,
     /// `dlv_…`.
     pub id: String,
     /// The event delivered.
@@ -134,6 +140,8 @@ fn attempt_write(
 /// Filters of [`super::Backend::list_deliveries`].
 #[derive(Debug, Default, Clone)]
 pub struct DeliveryFilter {
+    /// Only deliveries of this workspace.
+    pub workspace_id: Option<String>,
     /// Only this endpoint.
     pub endpoint_id: Option<String>,
     /// Only this event.
@@ -212,9 +220,13 @@ impl Sled {
             true,
             |d: &DeliveryRecord| {
                 filter
-                    .endpoint_id
+                    .workspace_id
                     .as_ref()
-                    .is_none_or(|e| &d.endpoint_id == e)
+                    .is_none_or(|w| &d.workspace_id == w)
+                    && filter
+                        .endpoint_id
+                        .as_ref()
+                        .is_none_or(|e| &d.endpoint_id == e)
                     && filter.event_id.as_ref().is_none_or(|e| &d.event_id == e)
                     && filter.status.is_none_or(|s| d.status == s)
             },

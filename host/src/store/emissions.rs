@@ -13,6 +13,12 @@ pub const EMISSION_PREFIX: &str = "em";
 /// One emitted entity.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EmissionRecord {
+    /// The workspace it belongs to (`default` when absent).
+    #[serde(
+        default = "super::default_workspace",
+        skip_serializing_if = "super::is_default_workspace"
+    )]
+    pub workspace_id: String,
     /// `em_...`, time-ordered.
     pub id: String,
     /// Entity type given by the handler, e.g. `USER`.
@@ -33,6 +39,7 @@ impl Sled {
     /// filtered by entity type and webhook.
     pub fn list_emissions(
         &self,
+        workspace_id: &str,
         after: Option<&str>,
         entity_type: Option<&str>,
         webhook_id: Option<&str>,
@@ -46,7 +53,8 @@ impl Sled {
             limit,
             false,
             |e: &EmissionRecord| {
-                entity_type.is_none_or(|t| e.entity_type == t)
+                e.workspace_id == workspace_id
+                    && entity_type.is_none_or(|t| e.entity_type == t)
                     && webhook_id.is_none_or(|w| e.webhook_id == w)
             },
         )?;

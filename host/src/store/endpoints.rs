@@ -20,6 +20,12 @@ pub struct RetiredSecret {
 /// A subscribed endpoint.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EndpointRecord {
+    /// The workspace it belongs to (`default` when absent).
+    #[serde(
+        default = "super::default_workspace",
+        skip_serializing_if = "super::is_default_workspace"
+    )]
+    pub workspace_id: String,
     /// `ep_…`.
     pub id: String,
     /// Where deliveries are POSTed.

@@ -22,6 +22,12 @@ pub struct EventSource {
 /// A published event.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EventRecord {
+    /// The workspace it belongs to (`default` when absent).
+    #[serde(
+        default = "super::default_workspace",
+        skip_serializing_if = "super::is_default_workspace"
+    )]
+    pub workspace_id: String,
     /// `evt_...`, time-ordered.
     pub id: String,
     /// Event type, e.g. `user.updated`.
@@ -48,6 +54,7 @@ impl Sled {
     /// Events in creation order after the cursor `after`, optionally of one type.
     pub fn list_events(
         &self,
+        workspace_id: &str,
         after: Option<&str>,
         event_type: Option<&str>,
         limit: usize,
@@ -59,7 +66,9 @@ impl Sled {
             cursor.as_ref().map(|c| &c[..]),
             limit,
             false,
-            |e: &EventRecord| event_type.is_none_or(|t| e.event_type == t),
+            |e: &EventRecord| {
+                e.workspace_id == workspace_id && event_type.is_none_or(|t| e.event_type == t)
+            },
         )?;
         let next_cursor = last.map(|k| ids::from_key(EVENT_PREFIX, &k));
         Ok(Page { data, next_cursor })

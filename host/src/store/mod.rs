@@ -15,6 +15,7 @@ mod emissions;
 mod endpoints;
 mod events;
 mod invocations;
+mod meta;
 mod modules;
 mod pg;
 mod retention;
@@ -32,6 +33,7 @@ pub use emissions::EmissionRecord;
 pub use endpoints::{DeliveryOrder, EndpointRecord, RateLimit, RetiredSecret};
 pub use events::{EventRecord, EventSource};
 pub use invocations::InvocationRecord;
+pub use meta::{MetaKind, MetaRecord};
 pub use modules::ModuleRecord;
 pub use pg::Postgres;
 pub use sled_backend::Sled;
@@ -94,6 +96,43 @@ impl From<std::io::Error> for StoreError {
 
 /// Result of store operations.
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The workspace every record belongs to unless it names another: every
+/// record written before workspaces existed lands in it when read.
+pub const DEFAULT_WORKSPACE: &str = "default";
+
+/// Serde default of records' `workspace_id`.
+pub(crate) fn default_workspace() -> String {
+    DEFAULT_WORKSPACE.to_string()
+}
+
+/// Records of the default workspace are written without `workspace_id`,
+/// byte for byte as before workspaces.
+pub fn is_default_workspace(ws: &str) -> bool {
+    ws == DEFAULT_WORKSPACE
+}
+
+/// The store key of module `name` in workspace `ws`: the bare name in the
+/// default workspace (as before workspaces), `<ws>/<name>` in another
+/// (module names hold no `/`).
+pub fn module_key(ws: &str, name: &str) -> String {
+    if is_default_workspace(ws) {
+        name.to_string()
+    } else {
+        format!("{ws}/{name}")
+    }
+}
+
+/// The store key of an idempotency key of workspace `ws`: `<ws>/<key>`,
+/// and the bare key in the default workspace (as before workspaces) unless
+/// it could be taken for another workspace's.
+pub fn idempotency_key(ws: &str, key: &str) -> String {
+    if is_default_workspace(ws) && !key.starts_with("ws_") {
+        key.to_string()
+    } else {
+        format!("{ws}/{key}")
+    }
+}
 
 /// A page of records from a list endpoint.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

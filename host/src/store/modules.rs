@@ -9,6 +9,12 @@ use std::path::PathBuf;
 /// A named handler component.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ModuleRecord {
+    /// The workspace it belongs to (`default` when absent).
+    #[serde(
+        default = "super::default_workspace",
+        skip_serializing_if = "super::is_default_workspace"
+    )]
+    pub workspace_id: String,
     /// Unique name, used by webhooks to refer to the module.
     pub name: String,
     /// Hex sha256 of the component bytes.
@@ -19,6 +25,13 @@ pub struct ModuleRecord {
     pub created_at: DateTime<Utc>,
     /// Last upload under this name.
     pub updated_at: DateTime<Utc>,
+}
+
+impl ModuleRecord {
+    /// Its store key: [`super::module_key`] of its workspace and name.
+    pub fn key(&self) -> String {
+        super::module_key(&self.workspace_id, &self.name)
+    }
 }
 
 impl Sled {
@@ -51,11 +64,11 @@ impl Sled {
     /// Inserts or replaces a module record, durably.
     pub async fn put_module(&self, record: &ModuleRecord) -> StoreResult<()> {
         self.modules
-            .insert(record.name.as_bytes(), encode(record))?;
+            .insert(record.key().as_bytes(), encode(record))?;
         self.flush().await
     }
 
-    /// The module called `name`.
+    /// The module whose key ([`ModuleRecord::key`]) is `name`.
     pub fn get_module(&self, name: &str) -> StoreResult<Option<ModuleRecord>> {
         self.modules.get(name)?.map(|v| decode(&v)).transpose()
     }

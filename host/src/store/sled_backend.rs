@@ -8,9 +8,9 @@ use super::events::EVENT_PREFIX;
 use super::transfer::Item;
 use super::{
     AttemptRecord, Backend, DedupRecord, DeliveryFilter, DeliveryRecord, DueDelivery,
-    EmissionRecord, EndpointRecord, EventRecord, InvocationCommit, InvocationRecord, ModuleRecord,
-    Page, QueuePos, StoreError, StoreResult, WebhookRecord, batch, decode, encode, ids,
-    invocations,
+    EmissionRecord, EndpointRecord, EventRecord, InvocationCommit, InvocationRecord, MetaKind,
+    MetaRecord, ModuleRecord, Page, QueuePos, StoreError, StoreResult, WebhookRecord, batch,
+    decode, encode, ids, invocations,
 };
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
@@ -50,6 +50,8 @@ pub struct Sled {
     pub(super) dedup: sled::Tree,
     /// Events published by handlers, awaiting fan-out into deliveries.
     pub(super) fanout: sled::Tree,
+    /// Workspaces, tokens, event types ([`super::meta`]).
+    pub(super) meta: sled::Tree,
     /// Entries of `due` (the queue depth), kept with every change.
     pub(super) queued: Arc<std::sync::atomic::AtomicI64>,
     pub(super) dir: PathBuf,
@@ -79,6 +81,7 @@ impl Sled {
             idempotency: db.open_tree("idempotency")?,
             dedup: db.open_tree("dedup")?,
             fanout: db.open_tree("fanout")?,
+            meta: db.open_tree("meta")?,
             queued: Arc::new(std::sync::atomic::AtomicI64::new(due.len() as i64)),
             due,
             durability: Arc::default(),
@@ -338,12 +341,13 @@ impl Backend for Sled {
     }
     async fn list_emissions(
         &self,
+        workspace_id: &str,
         after: Option<&str>,
         entity_type: Option<&str>,
         webhook_id: Option<&str>,
         limit: usize,
     ) -> StoreResult<Page<EmissionRecord>> {
-        Sled::list_emissions(self, after, entity_type, webhook_id, limit)
+        Sled::list_emissions(self, workspace_id, after, entity_type, webhook_id, limit)
     }
 
     async fn dedup_get(&self, webhook_id: &str, key: &str) -> StoreResult<Option<DedupRecord>> {
@@ -371,11 +375,12 @@ impl Backend for Sled {
     }
     async fn list_events(
         &self,
+        workspace_id: &str,
         after: Option<&str>,
         event_type: Option<&str>,
         limit: usize,
     ) -> StoreResult<Page<EventRecord>> {
-        Sled::list_events(self, after, event_type, limit)
+        Sled::list_events(self, workspace_id, after, event_type, limit)
     }
     async fn get_delivery(&self, id: &str) -> StoreResult<Option<DeliveryRecord>> {
         Sled::get_delivery(self, id)
@@ -463,5 +468,22 @@ impl Backend for Sled {
     async fn import(&self, items: Vec<Item>) -> StoreResult<()> {
         let this = self.clone();
         blocking(move || this.import_blocking(items)).await
+    }
+
+    async fn put_meta(&self, record: &MetaRecord) -> StoreResult<()> {
+        Sled::put_meta(self, record).await
+    }
+    async fn list_meta(&self, kind: MetaKind) -> StoreResult<Vec<MetaRecord>> {
+        Sled::list_meta(self, kind)
+    }
+    async fn delete_meta(&self, kind: MetaKind, key: &str) -> StoreResult<bool> {
+        Sled::delete_meta(self, kind, key).await
+    }
+    async fn purge_workspace(&self, workspace_id: &str) -> StoreResult<usize> {
+        let this = self.clone();
+        let ws = workspace_id.to_string();
+        let removed = blocking(move || this.purge_workspace_blocking(&ws)).await?;
+        self.flush().await?;
+        Ok(removed)
     }
 }

@@ -20,6 +20,9 @@ impl Sled {
             out.blocking_send(item)
                 .map_err(|_| StoreError::Io("export stopped: the reader went away".into()))
         };
+        for r in self.meta.iter() {
+            send(Item::Meta(decode(&r?.1)?))?;
+        }
         for r in self.modules.iter() {
             let module: super::ModuleRecord = decode(&r?.1)?;
             let sha256 = module.sha256.clone();
@@ -82,8 +85,12 @@ impl Sled {
         let mut queued = 0;
         for item in items {
             match item {
+                Item::Meta(m) => {
+                    self.meta
+                        .insert(super::meta::meta_key(m.kind, &m.key), encode(&m))?;
+                }
                 Item::Module(m) => {
-                    self.modules.insert(m.name.as_bytes(), encode(&m))?;
+                    self.modules.insert(m.key().as_bytes(), encode(&m))?;
                 }
                 Item::ModuleBytes { sha256, bytes } => {
                     check_module_bytes(&sha256, &bytes)?;

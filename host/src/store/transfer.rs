@@ -9,7 +9,7 @@
 
 use super::{
     AttemptRecord, DedupRecord, DeliveryRecord, EmissionRecord, EndpointRecord, EventRecord,
-    InvocationRecord, ModuleRecord, StoreError, StoreResult, WebhookRecord,
+    InvocationRecord, MetaRecord, ModuleRecord, StoreError, StoreResult, WebhookRecord,
 };
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -25,6 +25,8 @@ pub const VERSION: u32 = 1;
 /// One exported record.
 #[derive(Debug)]
 pub enum Item {
+    /// A workspace, token (hashed) or event type.
+    Meta(MetaRecord),
     /// A module's record.
     Module(ModuleRecord),
     /// A component's bytes, under their SHA-256 (hex).
@@ -160,6 +162,7 @@ impl Item {
     /// The item as one line (without the newline).
     pub fn to_line(&self) -> String {
         match self {
+            Item::Meta(r) => line("meta", r),
             Item::Module(r) => line("module", r),
             Item::ModuleBytes { sha256, bytes } => line(
                 "module_bytes",
@@ -263,6 +266,7 @@ pub fn parse_line(text: &str, n: u64) -> StoreResult<Line> {
             return Ok(Line::Header);
         }
         "end" => return Ok(Line::End(de::<Trailer>(data).map_err(bad)?.items)),
+        "meta" => Item::Meta(de(data).map_err(bad)?),
         "module" => Item::Module(de(data).map_err(bad)?),
         "module_bytes" => {
             let b: Bytes = de(data).map_err(bad)?;
@@ -326,6 +330,7 @@ mod tests {
     #[test]
     fn an_event_keeps_its_data_bytes_and_flag() {
         let record = EventRecord {
+            workspace_id: "default".into(),
             id: crate::store::ids::new("evt").0,
             event_type: "a.b".into(),
             data: RawValue::from_string(r#"{"x": 1.50,"y":[ ]}"#.into()).unwrap(),

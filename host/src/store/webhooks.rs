@@ -9,6 +9,12 @@ use serde::{Deserialize, Serialize};
 /// A registered webhook.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WebhookRecord {
+    /// The workspace it belongs to (`default` when absent).
+    #[serde(
+        default = "super::default_workspace",
+        skip_serializing_if = "super::is_default_workspace"
+    )]
+    pub workspace_id: String,
     /// Unguessable id (122 random bits); the last segment of the URL.
     pub id: String,
     /// Name of the module handling requests.

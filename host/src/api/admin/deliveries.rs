@@ -2,6 +2,7 @@
 
 use super::logs::check_cursor;
 use super::page_limit;
+use super::scope::Caller;
 use crate::api::AppState;
 use crate::api::error::{ApiError, ApiQuery, ErrorResponses};
 use crate::store::{AttemptRecord, DeliveryFilter, DeliveryRecord, DeliveryStatus, Page};
@@ -88,11 +89,13 @@ impl DeliveryDetail {
     responses((status = 200, description = "A page of deliveries", body = Page<DeliveryRecord>), ErrorResponses))]
 pub(crate) async fn list(
     State(state): State<AppState>,
+    caller: Caller,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<Page<DeliveryRecord>>, ApiError> {
     let limit = page_limit(q.limit)?;
     let before = check_cursor("dlv", q.before.as_deref())?;
     let filter = DeliveryFilter {
+        workspace_id: Some(caller.workspace_id),
         endpoint_id: q.endpoint,
         event_id: q.event,
         status: q.status,
@@ -111,13 +114,11 @@ pub(crate) async fn list(
     responses((status = 200, description = "The delivery and its attempts", body = DeliveryDetail), ErrorResponses))]
 pub(crate) async fn show(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<DeliveryDetail>, ApiError> {
     let store = state.outbound.store();
-    let delivery = store
-        .get_delivery(&id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no delivery {id:?}")))?;
+    let delivery = own_delivery(&state, &caller, &id).await?;
     let attempts = store.list_attempts(&id).await?;
     Ok(Json(DeliveryDetail::new(delivery, attempts)))
 }
@@ -127,8 +128,26 @@ pub(crate) async fn show(
     responses((status = 202, description = "Queued", body = DeliveryRecord), ErrorResponses))]
 pub(crate) async fn retry(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
+    own_delivery(&state, &caller, &id).await?;
     let delivery = state.outbound.retry(&id).await?;
     Ok((StatusCode::ACCEPTED, Json(delivery)))
+}
+
+/// Delivery `id` if it is in the caller's workspace; 404 otherwise, as for
+/// an id that does not exist.
+async fn own_delivery(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<DeliveryRecord, ApiError> {
+    state
+        .outbound
+        .store()
+        .get_delivery(id)
+        .await?
+        .filter(|d| d.workspace_id == caller.workspace_id)
+        .ok_or_else(|| ApiError::not_found(format!("no delivery {id:?}")))
 }

@@ -1,5 +1,6 @@
 //! `/v1/endpoints`: subscribe URLs to events; secrets, recovery, test sends.
 
+use super::scope::Caller;
 use crate::api::AppState;
 use crate::api::error::{ApiError, ApiJson, ErrorResponses};
 use crate::config::{
@@ -722,16 +723,38 @@ fn with_secret(ep: EndpointRecord) -> EndpointWithSecret {
     }
 }
 
+/// Endpoint `id` if it is in the caller's workspace; 404 otherwise, as for
+/// an id that does not exist.
+pub(super) async fn own_endpoint(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<EndpointRecord, ApiError> {
+    state
+        .outbound
+        .store()
+        .get_endpoint(id)
+        .await?
+        .filter(|e| e.workspace_id == caller.workspace_id)
+        .ok_or_else(|| ApiError::not_found(format!("no endpoint {id:?}")))
+}
+
 /// Subscribes a URL to events; the answer carries the full secret.
 #[utoipa::path(post, path = "/v1/endpoints", tag = "endpoints", request_body = EndpointIn,
     responses((status = 201, description = "Created", body = EndpointWithSecret), ErrorResponses))]
 pub(crate) async fn create(
     State(state): State<AppState>,
+    caller: Caller,
     ApiJson(body): ApiJson<EndpointIn>,
 ) -> Result<impl IntoResponse, ApiError> {
     check_url_form(&body.url)?;
     check_secret(body.secret.as_deref())?;
     let new = NewEndpoint {
+        max_endpoints: state
+            .quotas(&caller.workspace_id)
+            .max_endpoints
+            .map(|m| m as usize),
+        workspace_id: caller.workspace_id,
         url: body.url,
         events: body.events,
         filters: body.filters,
@@ -753,12 +776,14 @@ pub(crate) async fn create(
     responses((status = 200, description = "The endpoints", body = Page<EndpointOut>), ErrorResponses))]
 pub(crate) async fn list(
     State(state): State<AppState>,
+    caller: Caller,
 ) -> Result<Json<Page<EndpointOut>>, ApiError> {
     let data: Vec<_> = state
         .outbound
         .endpoints()
         .await?
         .into_iter()
+        .filter(|e| e.workspace_id == caller.workspace_id)
         .map(endpoint_out)
         .collect();
     Ok(Json(Page {
@@ -772,9 +797,12 @@ pub(crate) async fn list(
     responses((status = 200, description = "The endpoint", body = EndpointOut), ErrorResponses))]
 pub(crate) async fn show(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<EndpointOut>, ApiError> {
-    Ok(Json(endpoint_out(state.outbound.endpoint(&id).await?)))
+    Ok(Json(endpoint_out(
+        own_endpoint(&state, &caller, &id).await?,
+    )))
 }
 
 /// Changes an endpoint; absent fields stay as they are.
@@ -782,9 +810,11 @@ pub(crate) async fn show(
     responses((status = 200, description = "The changed endpoint", body = EndpointOut), ErrorResponses))]
 pub(crate) async fn update(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<EndpointPatchIn>,
 ) -> Result<Json<EndpointOut>, ApiError> {
+    own_endpoint(&state, &caller, &id).await?;
     if let Some(url) = &body.url {
         check_url_form(url)?;
     }
@@ -810,8 +840,10 @@ pub(crate) async fn update(
     responses((status = 204, description = "Deleted"), ErrorResponses))]
 pub(crate) async fn remove(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    own_endpoint(&state, &caller, &id).await?;
     state.outbound.delete_endpoint(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -822,9 +854,10 @@ pub(crate) async fn remove(
     responses((status = 200, description = "The secret", body = SecretOut), ErrorResponses))]
 pub(crate) async fn secret(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<SecretOut>, ApiError> {
-    let ep = state.outbound.endpoint(&id).await?;
+    let ep = own_endpoint(&state, &caller, &id).await?;
     let retired: Vec<_> = ep
         .retired_secrets
         .iter()
@@ -861,9 +894,11 @@ pub(crate) struct RotateIn {
     responses((status = 200, description = "The endpoint with its new secret", body = EndpointWithSecret), ErrorResponses))]
 pub(crate) async fn rotate(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Json<EndpointWithSecret>, ApiError> {
+    own_endpoint(&state, &caller, &id).await?;
     // The body is optional: empty (or JSON `null`, as the document's
     // nullable body allows) means "generate a new secret".
     let secret = if body.iter().all(u8::is_ascii_whitespace) {
@@ -892,9 +927,11 @@ pub(crate) struct RecoverIn {
     responses((status = 202, description = "Queued", body = RecoverOut), ErrorResponses))]
 pub(crate) async fn recover(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<RecoverIn>,
 ) -> Result<impl IntoResponse, ApiError> {
+    own_endpoint(&state, &caller, &id).await?;
     let n = state.outbound.recover(&id, body.since).await?;
     Ok((StatusCode::ACCEPTED, Json(RecoverOut { requeued: n })))
 }
@@ -904,8 +941,10 @@ pub(crate) async fn recover(
     responses((status = 200, description = "The attempt's result", body = TestOut), ErrorResponses))]
 pub(crate) async fn test(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<TestOut>, ApiError> {
+    own_endpoint(&state, &caller, &id).await?;
     let (delivery, attempt) = state.worker.test_send(&id).await?;
     let success = attempt
         .as_ref()

@@ -2,9 +2,11 @@
 
 use super::logs::check_cursor;
 use super::page_limit;
+use super::scope::Caller;
 use crate::api::AppState;
 use crate::api::error::{ApiError, ApiJson, ApiQuery, ErrorResponses};
 use crate::store::{EventRecord, Page};
+use crate::tenancy::RateKind;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -75,8 +77,10 @@ pub(crate) struct EventAccepted {
     responses((status = 202, description = "Accepted", body = EventAccepted), ErrorResponses))]
 pub(crate) async fn send(
     State(state): State<AppState>,
+    caller: Caller,
     ApiJson(body): ApiJson<EventIn>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let ws = &caller.workspace_id;
     // Characters, as the document's `minLength`/`maxLength` count them.
     if body
         .idempotency_key
@@ -87,9 +91,36 @@ pub(crate) async fn send(
             "idempotency_key must be 1-256 characters",
         ));
     }
+    crate::names::check_user_event_type(&body.event_type).map_err(ApiError::invalid)?;
+    // The catalogue's schema, when the type has one.
+    if state.tenancy.event_type(ws, &body.event_type).is_some() {
+        let data: serde_json::Value = serde_json::from_str(body.data.get())
+            .map_err(|e| ApiError::invalid(format!("data: {e}")))?;
+        if let Some(errors) = state.tenancy.validate_event(ws, &body.event_type, &data) {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "schema_mismatch",
+                format!(
+                    "data does not match the schema of event type {:?}: {errors}",
+                    body.event_type
+                ),
+            ));
+        }
+    }
+    // Last, so that a refused request does not spend the rate.
+    state
+        .tenancy
+        .take(ws, RateKind::Events)
+        .await
+        .map_err(|wait| {
+            ApiError::quota(
+                format!("workspace {ws} is sending events faster than its quota allows"),
+                Some(wait),
+            )
+        })?;
     let accepted = state
         .outbound
-        .send_event(body.event_type, body.data, body.idempotency_key)
+        .send_event(ws, body.event_type, body.data, body.idempotency_key)
         .await?;
     Ok((
         StatusCode::ACCEPTED,
@@ -121,6 +152,7 @@ pub(crate) struct EventQuery {
     responses((status = 200, description = "A page of events", body = Page<EventRecord>), ErrorResponses))]
 pub(crate) async fn list(
     State(state): State<AppState>,
+    caller: Caller,
     ApiQuery(q): ApiQuery<EventQuery>,
 ) -> Result<Json<Page<EventRecord>>, ApiError> {
     let limit = page_limit(q.limit)?;
@@ -129,7 +161,7 @@ pub(crate) async fn list(
         state
             .registry
             .store()
-            .list_events(after, q.event_type.as_deref(), limit)
+            .list_events(&caller.workspace_id, after, q.event_type.as_deref(), limit)
             .await?,
     ))
 }

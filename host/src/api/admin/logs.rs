@@ -1,6 +1,7 @@
 //! Read-only logs: invocations of a webhook, published events, emissions.
 
 use super::page_limit;
+use super::scope::Caller;
 use crate::api::AppState;
 use crate::api::error::{ApiError, ApiQuery, ErrorResponses};
 use crate::store::{EmissionRecord, InvocationRecord, Page, ids};
@@ -33,13 +34,12 @@ pub(crate) struct InvocationQuery {
     responses((status = 200, description = "A page of invocations", body = Page<InvocationRecord>), ErrorResponses))]
 pub(crate) async fn invocations(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<InvocationQuery>,
 ) -> Result<Json<Page<InvocationRecord>>, ApiError> {
     let limit = page_limit(q.limit)?;
-    if state.registry.webhook(&id).is_none() {
-        return Err(ApiError::not_found(format!("no webhook {id:?}")));
-    }
+    super::webhooks::own_webhook(&state, &caller, &id)?;
     let before = check_cursor("inv", q.before.as_deref())?;
     Ok(Json(
         state
@@ -70,6 +70,7 @@ pub(crate) struct EmissionQuery {
     responses((status = 200, description = "A page of emissions", body = Page<EmissionRecord>), ErrorResponses))]
 pub(crate) async fn emissions(
     State(state): State<AppState>,
+    caller: Caller,
     ApiQuery(q): ApiQuery<EmissionQuery>,
 ) -> Result<Json<Page<EmissionRecord>>, ApiError> {
     let limit = page_limit(q.limit)?;
@@ -77,7 +78,13 @@ pub(crate) async fn emissions(
     let page = state
         .registry
         .store()
-        .list_emissions(after, q.entity_type.as_deref(), q.webhook.as_deref(), limit)
+        .list_emissions(
+            &caller.workspace_id,
+            after,
+            q.entity_type.as_deref(),
+            q.webhook.as_deref(),
+            limit,
+        )
         .await?;
     Ok(Json(page))
 }

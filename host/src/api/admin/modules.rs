@@ -1,5 +1,6 @@
 //! `/v1/modules`: upload, list, get and delete handler components.
 
+use super::scope::Caller;
 use crate::api::AppState;
 use crate::api::error::{ApiError, ApiQuery, ErrorResponses};
 use crate::registry::LoadedModule;
@@ -69,6 +70,7 @@ pub(crate) struct ModuleOut {
 }
 
 fn module_out(state: &AppState, m: &LoadedModule) -> ModuleOut {
+    let ws = &m.record.workspace_id;
     let r = &m.record;
     ModuleOut {
         name: r.name.clone(),
@@ -76,7 +78,7 @@ fn module_out(state: &AppState, m: &LoadedModule) -> ModuleOut {
         size: r.size,
         created_at: r.created_at,
         updated_at: r.updated_at,
-        webhooks: state.registry.module_users(&r.name),
+        webhooks: state.registry.module_users(ws, &r.name),
     }
 }
 
@@ -102,6 +104,7 @@ pub(super) fn router(max_module_bytes: usize) -> Router<AppState> {
         ErrorResponses))]
 pub(crate) async fn upload(
     State(state): State<AppState>,
+    caller: Caller,
     ApiQuery(q): ApiQuery<UploadQuery>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -114,10 +117,12 @@ pub(crate) async fn upload(
             "the request body must be the component's bytes",
         ));
     }
-    let (record, created) = state.registry.upload_module(&name, bytes).await?;
+    let ws = &caller.workspace_id;
+    let max = state.quotas(ws).max_modules.map(|m| m as usize);
+    let (record, created) = state.registry.upload_module(ws, &name, bytes, max).await?;
     let module = state
         .registry
-        .module(&record.name)
+        .module(ws, &record.name)
         .ok_or_else(|| ApiError::not_found("module vanished"))?;
     let status = if created {
         StatusCode::CREATED
@@ -130,10 +135,10 @@ pub(crate) async fn upload(
 /// Every module (one page).
 #[utoipa::path(get, path = "/v1/modules", tag = "modules",
     responses((status = 200, description = "The modules", body = Page<ModuleOut>), ErrorResponses))]
-pub(crate) async fn list(State(state): State<AppState>) -> Json<Page<ModuleOut>> {
+pub(crate) async fn list(State(state): State<AppState>, caller: Caller) -> Json<Page<ModuleOut>> {
     let data: Vec<_> = state
         .registry
-        .modules()
+        .modules(&caller.workspace_id)
         .iter()
         .map(|m| module_out(&state, m))
         .collect();
@@ -148,11 +153,12 @@ pub(crate) async fn list(State(state): State<AppState>) -> Json<Page<ModuleOut>>
     responses((status = 200, description = "The module", body = ModuleOut), ErrorResponses))]
 pub(crate) async fn show(
     State(state): State<AppState>,
+    caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Json<ModuleOut>, ApiError> {
     let module = state
         .registry
-        .module(&name)
+        .module(&caller.workspace_id, &name)
         .ok_or_else(|| ApiError::not_found(format!("no module {name:?}")))?;
     Ok(Json(module_out(&state, &module)))
 }
@@ -162,8 +168,12 @@ pub(crate) async fn show(
     responses((status = 204, description = "Deleted"), ErrorResponses))]
 pub(crate) async fn remove(
     State(state): State<AppState>,
+    caller: Caller,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state.registry.delete_module(&name).await?;
+    state
+        .registry
+        .delete_module(&caller.workspace_id, &name)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -2,8 +2,12 @@
 //! handlers' own request and response types (utoipa) and served at
 //! `GET /v1/openapi.json`.
 
-use super::{deliveries, endpoints, events, logs, modules, webhooks};
+use super::scope::{self, Access};
+use super::{
+    deliveries, endpoints, event_types, events, logs, modules, portal, webhooks, workspaces,
+};
 use crate::api::error::{ErrorBody, ErrorDetail};
+use crate::tenancy::Role;
 use axum::Json;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::link::LinkBuilder;
@@ -16,9 +20,14 @@ use utoipa::{Modify, OpenApi};
 #[openapi(
     info(
         title = "hookhost admin API",
-        description = "Modules, webhooks, invocations, events, emissions, endpoints and deliveries. \
-                       Every route needs `Authorization: Bearer <admin token>`; every error is \
-                       `{\"error\": {\"code\", \"message\"}}`. See docs/api.md and docs/outbound.md."
+        description = "Modules, webhooks, invocations, events, emissions, endpoints, deliveries, \
+                       workspaces, tokens, event types and the customer portal. Every route needs \
+                       `Authorization: Bearer <token>`: the admin token (acting on the workspace \
+                       named by `X-Hookhost-Workspace: ws_...` or `?workspace=`, else `default`), \
+                       a workspace token (`hhk_...`, its own workspace only) or a portal link's \
+                       credential (`hhp_...`). Each operation's `x-hookhost-access` lists who may \
+                       call it. Every error is `{\"error\": {\"code\", \"message\"}}`. See \
+                       docs/api.md, docs/outbound.md and docs/workspaces.md."
     ),
     paths(
         modules::upload, modules::list, modules::show, modules::remove,
@@ -28,9 +37,14 @@ use utoipa::{Modify, OpenApi};
         endpoints::create, endpoints::list, endpoints::show, endpoints::update, endpoints::remove,
         endpoints::secret, endpoints::rotate, endpoints::recover, endpoints::test,
         deliveries::list, deliveries::show, deliveries::retry,
+        workspaces::create, workspaces::list, workspaces::show, workspaces::update,
+        workspaces::remove, workspaces::create_token, workspaces::tokens,
+        workspaces::revoke_token, workspaces::portal_link,
+        event_types::put, event_types::list, event_types::show, event_types::remove,
+        portal::session,
     ),
     components(schemas(ErrorBody, ErrorDetail, endpoints::EndpointFilter)),
-    modifiers(&BearerToken, &OperationIds, &Links, &SecretBySignature),
+    modifiers(&BearerToken, &OperationIds, &Links, &SecretBySignature, &WhoMayCall),
     security(("admin_token" = [])),
     tags(
         (name = "modules", description = "Handler components"),
@@ -38,6 +52,9 @@ use utoipa::{Modify, OpenApi};
         (name = "events", description = "Events (sent or published by handlers) and emissions"),
         (name = "endpoints", description = "Outbound subscribers"),
         (name = "deliveries", description = "Delivery status, attempts and retries"),
+        (name = "workspaces", description = "Workspaces, their tokens and portal links (admin token only)"),
+        (name = "event-types", description = "A workspace's event-type catalogue"),
+        (name = "portal", description = "What the customer portal shows"),
     )
 )]
 pub struct ApiDoc;
@@ -54,7 +71,9 @@ impl Modify for BearerToken {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
-                        "The admin token: HOOKHOST_ADMIN_TOKEN, or generated into <data-dir>/admin-token",
+                        "The admin token (HOOKHOST_ADMIN_TOKEN, or generated into \
+                         <data-dir>/admin-token), a workspace token (`hhk_...`) or a portal \
+                         link's credential (`hhp_...`)",
                     ))
                     .build(),
             ),
@@ -73,6 +92,64 @@ impl Modify for SecretBySignature {
         };
         if let Some(derived) = schemas.remove("EndpointIn") {
             schemas.insert("EndpointIn".into(), endpoints::endpoint_in_schema(derived));
+        }
+    }
+}
+
+/// Who may call each operation, from the same rules the middleware
+/// applies ([`scope::check`]): `x-hookhost-access` lists them, and the
+/// description says it in words.
+struct WhoMayCall;
+
+impl Modify for WhoMayCall {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::extensions::ExtensionsBuilder;
+        let kinds = [
+            ("admin_token", Access::Operator, "the admin token"),
+            (
+                "workspace_admin",
+                Access::Token(Role::Admin),
+                "workspace `admin` tokens",
+            ),
+            (
+                "workspace_read",
+                Access::Token(Role::Read),
+                "workspace `read` tokens",
+            ),
+            (
+                "portal",
+                Access::Portal { read_only: false },
+                "portal links",
+            ),
+            (
+                "portal_read_only",
+                Access::Portal { read_only: true },
+                "read-only portal links",
+            ),
+        ];
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let route = path.trim_start_matches("/v1").to_string();
+            for (method, op) in operations(item) {
+                let m: axum::http::Method = method.to_uppercase().parse().expect("an HTTP method");
+                let allowed: Vec<_> = kinds
+                    .iter()
+                    .filter(|(_, access, _)| scope::check(*access, &m, &route).is_ok())
+                    .collect();
+                let names: Vec<_> = allowed.iter().map(|(n, _, _)| *n).collect();
+                let words: Vec<_> = allowed.iter().map(|(_, _, w)| *w).collect();
+                let ext = ExtensionsBuilder::new()
+                    .add("x-hookhost-access", serde_json::json!(names))
+                    .build();
+                match &mut op.extensions {
+                    Some(e) => e.merge(ext),
+                    None => op.extensions = Some(ext),
+                }
+                let who = format!("Who may call: {}.", words.join(", "));
+                op.description = Some(match op.description.take() {
+                    Some(d) if !d.is_empty() => format!("{d}\n\n{who}"),
+                    _ => who,
+                });
+            }
         }
     }
 }
@@ -242,6 +319,9 @@ mod tests {
             include_str!("events.rs"),
             include_str!("endpoints.rs"),
             include_str!("deliveries.rs"),
+            include_str!("workspaces.rs"),
+            include_str!("event_types.rs"),
+            include_str!("portal.rs"),
         ];
         let mut routes = BTreeSet::new();
         for src in sources {
@@ -358,7 +438,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(ids.len(), 25);
+        assert_eq!(ids.len(), 39);
         assert!(ids.contains("get_v1_webhooks_id_invocations"), "{ids:?}");
         assert_eq!(links.len(), 13, "{links:?}");
         for l in links {

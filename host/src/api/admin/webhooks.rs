@@ -4,6 +4,7 @@ use super::inbound_checks::{self, VerifyOut, read_dedup, read_verify, verify_out
 use super::logs::is_id;
 use super::modules::valid_module_name;
 use super::page_limit;
+use super::scope::Caller;
 use crate::api::AppState;
 use crate::api::error::{ApiError, ApiJson, ApiQuery, ErrorResponses};
 use crate::dedup::DedupConfig;
@@ -141,12 +142,16 @@ pub(super) fn router() -> Router<AppState> {
     responses((status = 201, description = "Created", body = WebhookOut), ErrorResponses))]
 pub(crate) async fn create(
     State(state): State<AppState>,
+    caller: Caller,
     ApiJson(body): ApiJson<WebhookIn>,
 ) -> Result<impl IntoResponse, ApiError> {
     let verify = read_verify(body.verify).map_err(ApiError::invalid)?;
     let dedup = read_dedup(body.dedup).map_err(ApiError::invalid)?;
-    require_module(&state, &body.module)?;
+    let ws = caller.workspace_id;
+    require_module(&state, &ws, &body.module)?;
     let new = NewWebhook {
+        max_webhooks: state.quotas(&ws).max_webhooks.map(|m| m as usize),
+        workspace_id: ws,
         module: body.module,
         payload: body.payload,
         description: body.description,
@@ -163,12 +168,13 @@ pub(crate) async fn create(
     responses((status = 200, description = "A page of webhooks", body = Page<WebhookOut>), ErrorResponses))]
 pub(crate) async fn list(
     State(state): State<AppState>,
+    caller: Caller,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<Page<WebhookOut>>, ApiError> {
     let limit = page_limit(q.limit)?;
     let all: Vec<_> = state
         .registry
-        .webhooks()
+        .webhooks_of(&caller.workspace_id)
         .into_iter()
         .filter(|w| q.module.as_ref().is_none_or(|m| &w.record.module == m))
         .collect();
@@ -201,8 +207,8 @@ pub(crate) async fn list(
 /// The module a webhook is to use must exist: a well-formed name that is
 /// not uploaded is a reference to nothing (404, like an unknown id), not a
 /// malformed request. (The registry checks again under its lock.)
-fn require_module(state: &AppState, name: &str) -> Result<(), ApiError> {
-    if state.registry.module(name).is_some() {
+fn require_module(state: &AppState, ws: &str, name: &str) -> Result<(), ApiError> {
+    if state.registry.module(ws, name).is_some() {
         return Ok(());
     }
     if !valid_module_name(name) {
@@ -220,13 +226,25 @@ fn require_module(state: &AppState, name: &str) -> Result<(), ApiError> {
     responses((status = 200, description = "The webhook", body = WebhookOut), ErrorResponses))]
 pub(crate) async fn show(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<WebhookOut>, ApiError> {
-    let live = state
-        .registry
-        .webhook(&id)
-        .ok_or_else(|| ApiError::not_found(format!("no webhook {id:?}")))?;
+    let live = own_webhook(&state, &caller, &id)?;
     Ok(Json(webhook_out(&state, &live)))
+}
+
+/// Webhook `id` if it is in the caller's workspace; 404 otherwise, as for
+/// an id that does not exist.
+pub(super) fn own_webhook(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<std::sync::Arc<LiveWebhook>, ApiError> {
+    state
+        .registry
+        .webhook(id)
+        .filter(|w| w.record.workspace_id == caller.workspace_id)
+        .ok_or_else(|| ApiError::not_found(format!("no webhook {id:?}")))
 }
 
 /// Changes a webhook; absent fields stay as they are.
@@ -235,9 +253,11 @@ pub(crate) async fn show(
     responses((status = 200, description = "The changed webhook", body = WebhookOut), ErrorResponses))]
 pub(crate) async fn update(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<WebhookPatchIn>,
 ) -> Result<Json<WebhookOut>, ApiError> {
+    own_webhook(&state, &caller, &id)?;
     let verify = body
         .verify
         .map(read_verify)
@@ -249,7 +269,7 @@ pub(crate) async fn update(
         .transpose()
         .map_err(ApiError::invalid)?;
     if let Some(module) = &body.module {
-        require_module(&state, module)?;
+        require_module(&state, &caller.workspace_id, module)?;
     }
     let patch = WebhookPatch {
         module: body.module,
@@ -268,8 +288,10 @@ pub(crate) async fn update(
     responses((status = 204, description = "Deleted"), ErrorResponses))]
 pub(crate) async fn remove(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    own_webhook(&state, &caller, &id)?;
     state.registry.delete_webhook(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

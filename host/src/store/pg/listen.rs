@@ -42,6 +42,7 @@ fn parse(payload: &str) -> Change {
         Some(("module", name)) => Change::Module(name.to_string()),
         Some(("webhook", id)) => Change::Webhook(id.to_string()),
         Some(("endpoint", id)) => Change::Endpoint(id.to_string()),
+        Some(("meta", _)) => Change::Meta,
         _ => Change::All,
     }
 }

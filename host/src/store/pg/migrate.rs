@@ -15,6 +15,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_leases_by_endpoint.sql"),
     include_str!("migrations/0003_endpoint_pace.sql"),
+    include_str!("migrations/0004_workspaces.sql"),
 ];
 
 /// Migrates the database `client` works in (`schema`, created if missing,

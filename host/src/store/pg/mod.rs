@@ -55,8 +55,8 @@ use super::events::EVENT_PREFIX;
 use super::invocations::INVOCATION_PREFIX;
 use super::{
     AttemptRecord, DedupRecord, DeliveryFilter, DeliveryRecord, DeliveryStatus, EmissionRecord,
-    EndpointRecord, EventRecord, IDEMPOTENCY_WINDOW, InvocationCommit, InvocationRecord,
-    ModuleRecord, Page, StoreError, StoreResult, WebhookRecord, ids,
+    EndpointRecord, EventRecord, IDEMPOTENCY_WINDOW, InvocationCommit, InvocationRecord, MetaKind,
+    MetaRecord, ModuleRecord, Page, StoreError, StoreResult, WebhookRecord, ids,
 };
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
@@ -466,6 +466,73 @@ impl Backend for Postgres {
         self.import_all(items).await
     }
 
+    async fn put_meta(&self, m: &MetaRecord) -> StoreResult<()> {
+        self.write_and_notify(
+            "INSERT INTO meta (kind, key, workspace_id, record) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (kind, key) DO UPDATE \
+             SET workspace_id = EXCLUDED.workspace_id, record = EXCLUDED.record",
+            &[&m.kind.as_str(), &m.key, &m.workspace_id, &m.record],
+            "meta",
+            m.kind.as_str(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn list_meta(&self, kind: MetaKind) -> StoreResult<Vec<MetaRecord>> {
+        let rows = self
+            .query(
+                "SELECT key, workspace_id, record FROM meta WHERE kind = $1 ORDER BY key",
+                &[&kind.as_str()],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(MetaRecord {
+                    kind,
+                    key: r.try_get(0).map_err(db)?,
+                    workspace_id: r.try_get(1).map_err(db)?,
+                    record: r.try_get(2).map_err(db)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn delete_meta(&self, kind: MetaKind, key: &str) -> StoreResult<bool> {
+        let n = self
+            .write_and_notify(
+                "DELETE FROM meta WHERE kind = $1 AND key = $2",
+                &[&kind.as_str(), &key],
+                "meta",
+                kind.as_str(),
+            )
+            .await?;
+        Ok(n > 0)
+    }
+
+    async fn purge_workspace(&self, workspace_id: &str) -> StoreResult<usize> {
+        let prefix = format!("{workspace_id}/");
+        let row = self
+            .query_opt(
+                "WITH d AS (DELETE FROM deliveries WHERE workspace_id = $1 RETURNING id), \
+                      a AS (DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM d) \
+                            RETURNING 1), \
+                      e AS (DELETE FROM events WHERE workspace_id = $1 RETURNING 1), \
+                      m AS (DELETE FROM emissions WHERE workspace_id = $1 RETURNING 1), \
+                      i AS (DELETE FROM idempotency WHERE starts_with(key, $2) RETURNING 1) \
+                 SELECT (SELECT count(*) FROM d) + (SELECT count(*) FROM a) \
+                      + (SELECT count(*) FROM e) + (SELECT count(*) FROM m) \
+                      + (SELECT count(*) FROM i)",
+                &[&workspace_id, &prefix],
+            )
+            .await?;
+        let n: i64 = match row {
+            Some(r) => r.try_get(0).map_err(db)?,
+            None => 0,
+        };
+        Ok(n.max(0) as usize)
+    }
+
     fn changes(&self) -> Option<broadcast::Receiver<Change>> {
         Some(self.changes.subscribe())
     }
@@ -474,13 +541,15 @@ impl Backend for Postgres {
 
     async fn put_module(&self, record: &ModuleRecord) -> StoreResult<()> {
         let json = encode(record)?;
+        // `name` holds the module's key: names are unique per workspace.
+        let key = record.key();
         self.write_and_notify(
-            "INSERT INTO modules (name, sha256, record) VALUES ($1, $2, $3) \
+            "INSERT INTO modules (name, sha256, record, workspace_id) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (name) DO UPDATE \
              SET sha256 = EXCLUDED.sha256, record = EXCLUDED.record",
-            &[&record.name, &record.sha256, &json],
+            &[&key, &record.sha256, &json, &record.workspace_id],
             "module",
-            &record.name,
+            &key,
         )
         .await?;
         Ok(())
@@ -550,9 +619,9 @@ impl Backend for Postgres {
     async fn put_webhook(&self, record: &WebhookRecord) -> StoreResult<()> {
         let json = encode(record)?;
         self.write_and_notify(
-            "INSERT INTO webhooks (id, record) VALUES ($1, $2) \
+            "INSERT INTO webhooks (id, record, workspace_id) VALUES ($1, $2, $3) \
              ON CONFLICT (id) DO UPDATE SET record = EXCLUDED.record",
-            &[&record.id, &json],
+            &[&record.id, &json, &record.workspace_id],
             "webhook",
             &record.id,
         )
@@ -588,9 +657,9 @@ impl Backend for Postgres {
     async fn put_endpoint(&self, record: &EndpointRecord) -> StoreResult<()> {
         let json = encode(record)?;
         self.write_and_notify(
-            "INSERT INTO endpoints (id, record) VALUES ($1, $2) \
+            "INSERT INTO endpoints (id, record, workspace_id) VALUES ($1, $2, $3) \
              ON CONFLICT (id) DO UPDATE SET record = EXCLUDED.record",
-            &[&record.id, &json],
+            &[&record.id, &json, &record.workspace_id],
             "endpoint",
             &record.id,
         )
@@ -690,12 +759,14 @@ impl Backend for Postgres {
 
     async fn list_emissions(
         &self,
+        workspace_id: &str,
         after: Option<&str>,
         entity_type: Option<&str>,
         webhook_id: Option<&str>,
         limit: usize,
     ) -> StoreResult<Page<EmissionRecord>> {
         Select::from("SELECT record FROM emissions")
+            .and("workspace_id =", Some(workspace_id.to_string()))
             .and("id >", cursor(EMISSION_PREFIX, after))
             .and("entity_type =", entity_type.map(str::to_string))
             .and("webhook_id =", webhook_id.map(str::to_string))
@@ -759,11 +830,13 @@ impl Backend for Postgres {
 
     async fn list_events(
         &self,
+        workspace_id: &str,
         after: Option<&str>,
         event_type: Option<&str>,
         limit: usize,
     ) -> StoreResult<Page<EventRecord>> {
         Select::from("SELECT record FROM events")
+            .and("workspace_id =", Some(workspace_id.to_string()))
             .and("id >", cursor(EVENT_PREFIX, after))
             .and("event_type =", event_type.map(str::to_string))
             .page(self, "id", limit, |r: &EventRecord| r.id.clone())
@@ -790,6 +863,7 @@ impl Backend for Postgres {
         limit: usize,
     ) -> StoreResult<Page<DeliveryRecord>> {
         Select::from("SELECT record FROM deliveries")
+            .and("workspace_id =", filter.workspace_id.clone())
             .and("id <", cursor(DELIVERY_PREFIX, before))
             .and("endpoint_id =", filter.endpoint_id.clone())
             .and("event_id =", filter.event_id.clone())

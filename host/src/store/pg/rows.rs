@@ -17,6 +17,7 @@ pub(super) struct EventRow {
     pub id: String,
     pub event_type: String,
     pub created_at: DateTime<Utc>,
+    pub workspace_id: String,
     pub record: String,
 }
 
@@ -26,6 +27,7 @@ impl EventRow {
             id: e.id.clone(),
             event_type: e.event_type.clone(),
             created_at: e.created_at,
+            workspace_id: e.workspace_id.clone(),
             record: encode(e)?,
         })
     }
@@ -42,6 +44,7 @@ pub(super) struct DeliveryRow {
     /// Milliseconds of `next_attempt_at` while queued, else `None`.
     pub next_attempt_ms: Option<i64>,
     pub updated_at: DateTime<Utc>,
+    pub workspace_id: String,
     pub record: String,
 }
 
@@ -55,6 +58,7 @@ impl DeliveryRow {
             status: status_text(d.status),
             next_attempt_ms: QueuePos::of(d).map(|p| p.at_ms),
             updated_at: d.updated_at,
+            workspace_id: d.workspace_id.clone(),
             record: encode(d)?,
         })
     }
@@ -93,6 +97,7 @@ pub(super) struct EventColumns<'a> {
     id: Vec<&'a str>,
     event_type: Vec<&'a str>,
     created_at: Vec<DateTime<Utc>>,
+    workspace_id: Vec<&'a str>,
     record: Vec<&'a str>,
 }
 
@@ -103,6 +108,7 @@ impl<'a> EventColumns<'a> {
             c.id.push(&r.id);
             c.event_type.push(&r.event_type);
             c.created_at.push(r.created_at);
+            c.workspace_id.push(&r.workspace_id);
             c.record.push(&r.record);
         }
         c
@@ -116,10 +122,10 @@ impl<'a> EventColumns<'a> {
         }
         let stmt = tx
             .prepare_cached(
-                "INSERT INTO events (id, event_type, created_at, fanout, record) \
-                 SELECT id, event_type, created_at, $5, record \
-                 FROM UNNEST($1::text[], $2::text[], $3::timestamptz[], $4::text[]) \
-                     AS u(id, event_type, created_at, record) \
+                "INSERT INTO events (id, event_type, created_at, fanout, record, workspace_id) \
+                 SELECT id, event_type, created_at, $5, record, workspace_id \
+                 FROM UNNEST($1::text[], $2::text[], $3::timestamptz[], $4::text[], $6::text[]) \
+                     AS u(id, event_type, created_at, record, workspace_id) \
                  ON CONFLICT (id) DO NOTHING",
             )
             .await?;
@@ -131,6 +137,7 @@ impl<'a> EventColumns<'a> {
                 &self.created_at,
                 &self.record,
                 &fanout,
+                &self.workspace_id,
             ],
         )
         .await?;
@@ -148,6 +155,7 @@ pub(super) struct DeliveryColumns<'a> {
     status: Vec<&'a str>,
     next_attempt_ms: Vec<Option<i64>>,
     updated_at: Vec<DateTime<Utc>>,
+    workspace_id: Vec<&'a str>,
     record: Vec<&'a str>,
 }
 
@@ -162,6 +170,7 @@ impl<'a> DeliveryColumns<'a> {
             c.status.push(r.status);
             c.next_attempt_ms.push(r.next_attempt_ms);
             c.updated_at.push(r.updated_at);
+            c.workspace_id.push(&r.workspace_id);
             c.record.push(&r.record);
         }
         c
@@ -176,16 +185,16 @@ impl<'a> DeliveryColumns<'a> {
         let sql = match on_conflict {
             OnConflict::Keep => {
                 "INSERT INTO deliveries (id, event_id, endpoint_id, event_type, status, \
-                     next_attempt_ms, updated_at, record) \
+                     next_attempt_ms, updated_at, record, workspace_id) \
                  SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], \
-                     $5::text[], $6::int8[], $7::timestamptz[], $8::text[]) \
+                     $5::text[], $6::int8[], $7::timestamptz[], $8::text[], $9::text[]) \
                  ON CONFLICT (id) DO NOTHING"
             }
             OnConflict::Replace => {
                 "INSERT INTO deliveries (id, event_id, endpoint_id, event_type, status, \
-                     next_attempt_ms, updated_at, record) \
+                     next_attempt_ms, updated_at, record, workspace_id) \
                  SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], \
-                     $5::text[], $6::int8[], $7::timestamptz[], $8::text[]) \
+                     $5::text[], $6::int8[], $7::timestamptz[], $8::text[], $9::text[]) \
                  ON CONFLICT (id) DO UPDATE SET \
                      event_id = EXCLUDED.event_id, endpoint_id = EXCLUDED.endpoint_id, \
                      event_type = EXCLUDED.event_type, status = EXCLUDED.status, \
@@ -206,6 +215,7 @@ impl<'a> DeliveryColumns<'a> {
                 &self.next_attempt_ms,
                 &self.updated_at,
                 &self.record,
+                &self.workspace_id,
             ],
         )
         .await?;
@@ -290,6 +300,7 @@ pub(super) struct EmissionColumns {
     id: Vec<String>,
     entity_type: Vec<String>,
     webhook_id: Vec<String>,
+    workspace_id: Vec<String>,
     record: Vec<String>,
 }
 
@@ -299,6 +310,7 @@ impl EmissionColumns {
         self.id.push(r.id.clone());
         self.entity_type.push(r.entity_type.clone());
         self.webhook_id.push(r.webhook_id.clone());
+        self.workspace_id.push(r.workspace_id.clone());
         Ok(())
     }
 
@@ -309,14 +321,20 @@ impl EmissionColumns {
         }
         let stmt = tx
             .prepare_cached(
-                "INSERT INTO emissions (id, entity_type, webhook_id, record) \
-                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[]) \
+                "INSERT INTO emissions (id, entity_type, webhook_id, record, workspace_id) \
+                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) \
                  ON CONFLICT (id) DO NOTHING",
             )
             .await?;
         tx.execute(
             &stmt,
-            &[&self.id, &self.entity_type, &self.webhook_id, &self.record],
+            &[
+                &self.id,
+                &self.entity_type,
+                &self.webhook_id,
+                &self.record,
+                &self.workspace_id,
+            ],
         )
         .await?;
         Ok(())

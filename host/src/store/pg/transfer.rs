@@ -6,7 +6,7 @@
 
 use super::{Postgres, db, decode, encode, record, status_text};
 use crate::store::transfer::{Item, check_module_bytes, dedup_hash};
-use crate::store::{DeliveryStatus, StoreError, StoreResult};
+use crate::store::{DeliveryStatus, MetaRecord, StoreError, StoreResult};
 use futures_util::{TryStreamExt, pin_mut};
 use tokio::sync::mpsc;
 use tokio_postgres::IsolationLevel;
@@ -14,6 +14,10 @@ use tokio_postgres::types::ToSql;
 
 /// What each table exports, in an order import can replay.
 const TABLES: &[(&str, &str)] = &[
+    (
+        "meta",
+        "SELECT kind, key, workspace_id, record FROM meta ORDER BY kind, key",
+    ),
     ("module", "SELECT record FROM modules ORDER BY name"),
     (
         "module_bytes",
@@ -59,6 +63,15 @@ impl Postgres {
             pin_mut!(rows);
             while let Some(row) = rows.try_next().await.map_err(db)? {
                 let item = match *kind {
+                    "meta" => Item::Meta(MetaRecord {
+                        kind: serde_json::from_value(serde_json::Value::String(
+                            row.try_get(0).map_err(db)?,
+                        ))
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                        key: row.try_get(1).map_err(db)?,
+                        workspace_id: row.try_get(2).map_err(db)?,
+                        record: row.try_get(3).map_err(db)?,
+                    }),
                     "module" => Item::Module(record(&row)?),
                     "module_bytes" => Item::ModuleBytes {
                         sha256: row.try_get(0).map_err(db)?,
@@ -100,11 +113,21 @@ impl Postgres {
         let tx = client.transaction().await.map_err(db)?;
         for item in items {
             match item {
+                Item::Meta(m) => {
+                    tx.execute(
+                        "INSERT INTO meta (kind, key, workspace_id, record) VALUES ($1, $2, $3, $4)
+                         ON CONFLICT (kind, key) DO UPDATE
+                         SET workspace_id = EXCLUDED.workspace_id, record = EXCLUDED.record",
+                        &[&m.kind.as_str(), &m.key, &m.workspace_id, &m.record],
+                    )
+                    .await
+                    .map_err(db)?;
+                }
                 Item::Module(m) => {
                     tx.execute(
-                        "INSERT INTO modules (name, sha256, record) VALUES ($1, $2, $3)
+                        "INSERT INTO modules (name, sha256, record, workspace_id) VALUES ($1, $2, $3, $4)
                          ON CONFLICT (name) DO UPDATE SET sha256 = EXCLUDED.sha256, record = EXCLUDED.record",
-                        &[&m.name, &m.sha256, &encode(&m)?],
+                        &[&m.key(), &m.sha256, &encode(&m)?, &m.workspace_id],
                     )
                     .await
                     .map_err(db)?;
@@ -121,26 +144,26 @@ impl Postgres {
                 }
                 Item::Webhook(w) => {
                     tx.execute(
-                        "INSERT INTO webhooks (id, record) VALUES ($1, $2)
+                        "INSERT INTO webhooks (id, record, workspace_id) VALUES ($1, $2, $3)
                          ON CONFLICT (id) DO UPDATE SET record = EXCLUDED.record",
-                        &[&w.id, &encode(&w)?],
+                        &[&w.id, &encode(&w)?, &w.workspace_id],
                     )
                     .await
                     .map_err(db)?;
                 }
                 Item::Endpoint(e) => {
                     tx.execute(
-                        "INSERT INTO endpoints (id, record) VALUES ($1, $2)
+                        "INSERT INTO endpoints (id, record, workspace_id) VALUES ($1, $2, $3)
                          ON CONFLICT (id) DO UPDATE SET record = EXCLUDED.record",
-                        &[&e.id, &encode(&e)?],
+                        &[&e.id, &encode(&e)?, &e.workspace_id],
                     )
                     .await
                     .map_err(db)?;
                 }
                 Item::Event { record, fanout } => {
                     tx.execute(
-                        "INSERT INTO events (id, event_type, created_at, fanout, record)
-                         VALUES ($1, $2, $3, $4, $5)
+                        "INSERT INTO events (id, event_type, created_at, fanout, record, workspace_id)
+                         VALUES ($1, $2, $3, $4, $5, $6)
                          ON CONFLICT (id) DO UPDATE SET event_type = EXCLUDED.event_type,
                            created_at = EXCLUDED.created_at, fanout = EXCLUDED.fanout,
                            record = EXCLUDED.record",
@@ -150,6 +173,7 @@ impl Postgres {
                             &record.created_at,
                             &fanout,
                             &encode(&record)?,
+                            &record.workspace_id,
                         ],
                     )
                     .await
@@ -162,8 +186,8 @@ impl Postgres {
                     };
                     tx.execute(
                         "INSERT INTO deliveries (id, event_id, endpoint_id, event_type, status,
-                           next_attempt_ms, updated_at, lease_until, record)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8)
+                           next_attempt_ms, updated_at, lease_until, record, workspace_id)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9)
                          ON CONFLICT (id) DO UPDATE SET event_id = EXCLUDED.event_id,
                            endpoint_id = EXCLUDED.endpoint_id, event_type = EXCLUDED.event_type,
                            status = EXCLUDED.status, next_attempt_ms = EXCLUDED.next_attempt_ms,
@@ -178,6 +202,7 @@ impl Postgres {
                             &next_ms,
                             &d.updated_at,
                             &encode(&d)?,
+                            &d.workspace_id,
                         ],
                     )
                     .await
@@ -203,11 +228,17 @@ impl Postgres {
                 }
                 Item::Emission(e) => {
                     tx.execute(
-                        "INSERT INTO emissions (id, entity_type, webhook_id, record)
-                         VALUES ($1, $2, $3, $4)
+                        "INSERT INTO emissions (id, entity_type, webhook_id, record, workspace_id)
+                         VALUES ($1, $2, $3, $4, $5)
                          ON CONFLICT (id) DO UPDATE SET entity_type = EXCLUDED.entity_type,
                            webhook_id = EXCLUDED.webhook_id, record = EXCLUDED.record",
-                        &[&e.id, &e.entity_type, &e.webhook_id, &encode(&e)?],
+                        &[
+                            &e.id,
+                            &e.entity_type,
+                            &e.webhook_id,
+                            &encode(&e)?,
+                            &e.workspace_id,
+                        ],
                     )
                     .await
                     .map_err(db)?;
