@@ -15,7 +15,8 @@ use hookhost::signing::SignatureScheme;
 use hookhost::store::{
     AttemptRecord, Backend, Change, DedupRecord, DeliveryFilter, DeliveryOrder, DeliveryRecord,
     DeliveryStatus, EmissionRecord, EndpointRecord, EventRecord, InvocationCommit,
-    InvocationRecord, ModuleRecord, Postgres, QueuePos, Sled, WebhookRecord, ids,
+    InvocationRecord, MetaKind, MetaRecord, ModuleRecord, Postgres, QueuePos, Sled, WebhookRecord,
+    ids,
 };
 use serde_json::value::RawValue;
 use std::collections::{BTreeMap, HashMap};
@@ -67,6 +68,9 @@ conformance!(
     deleting_a_webhook_removes_its_invocations_and_answers,
     pruning_keeps_the_newest_invocations,
     retention_keeps_pending_work_and_removes_finished_work,
+    tenancy_records_round_trip,
+    records_are_listed_and_purged_per_workspace,
+    recent_attempts_are_those_of_recent_deliveries_of_the_workspace,
 );
 
 async fn with_sled<F, Fut>(test: F)
@@ -1419,4 +1423,208 @@ async fn sled_serves_one_process() {
     let sled = Sled::open(dir.path()).unwrap();
     assert_eq!(sled.kind(), "sled");
     assert!(sled.changes().is_none());
+}
+
+// ---- workspaces ----
+
+async fn tenancy_records_round_trip(s: Store) {
+    let ws = MetaRecord {
+        kind: MetaKind::Workspace,
+        key: "ws_1".into(),
+        workspace_id: "ws_1".into(),
+        record: r#"{"id":"ws_1","name":"one"}"#.into(),
+    };
+    let token = MetaRecord {
+        kind: MetaKind::Token,
+        key: "tok_1".into(),
+        workspace_id: "ws_1".into(),
+        record: r#"{"id":"tok_1"}"#.into(),
+    };
+    s.put_meta(&ws).await.unwrap();
+    s.put_meta(&token).await.unwrap();
+    assert_eq!(
+        s.list_meta(MetaKind::Workspace).await.unwrap(),
+        vec![ws.clone()]
+    );
+    assert_eq!(
+        s.list_meta(MetaKind::Token).await.unwrap(),
+        vec![token.clone()]
+    );
+    assert!(s.list_meta(MetaKind::EventType).await.unwrap().is_empty());
+    // Replaced by key.
+    let renamed = MetaRecord {
+        record: r#"{"id":"ws_1","name":"uno"}"#.into(),
+        ..ws.clone()
+    };
+    s.put_meta(&renamed).await.unwrap();
+    assert_eq!(
+        s.list_meta(MetaKind::Workspace).await.unwrap(),
+        vec![renamed]
+    );
+    assert!(s.delete_meta(MetaKind::Token, "tok_1").await.unwrap());
+    assert!(!s.delete_meta(MetaKind::Token, "tok_1").await.unwrap());
+    assert!(s.list_meta(MetaKind::Token).await.unwrap().is_empty());
+    // They travel with an export.
+    let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+    s.export(tx).await.unwrap();
+    let mut metas = 0;
+    while let Some(item) = rx.recv().await {
+        if matches!(item, hookhost::store::transfer::Item::Meta(_)) {
+            metas += 1;
+        }
+    }
+    assert_eq!(metas, 1);
+}
+
+/// An event with one delivery in workspace `ws`.
+fn event_in(ws: &str, event_type: &str) -> (EventRecord, DeliveryRecord) {
+    let mut e = event(event_type);
+    e.workspace_id = ws.into();
+    let mut d = delivery(&e, "ep_w");
+    d.workspace_id = ws.into();
+    (e, d)
+}
+
+async fn records_are_listed_and_purged_per_workspace(s: Store) {
+    let (ea, da) = event_in("ws_a", "t");
+    let (eb, db) = event_in("ws_b", "t");
+    let (ed, dd) = event_in("default", "t");
+    for (e, d, key) in [(&ea, &da, "ws_a/k"), (&eb, &db, "ws_b/k"), (&ed, &dd, "k")] {
+        assert!(
+            s.accept_event(e, std::slice::from_ref(d), Some(key))
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+    let (eb2, db2) = event_in("ws_b", "t");
+    s.accept_event(&eb2, std::slice::from_ref(&db2), None)
+        .await
+        .unwrap();
+    let ids = |p: hookhost::store::Page<EventRecord>| {
+        p.data.into_iter().map(|e| e.id).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(s.list_events("ws_a", None, None, 10).await.unwrap()),
+        vec![ea.id.clone()]
+    );
+    assert_eq!(
+        ids(s.list_events("default", None, None, 10).await.unwrap()),
+        vec![ed.id.clone()]
+    );
+    assert_eq!(
+        s.list_events("ws_b", None, None, 10)
+            .await
+            .unwrap()
+            .data
+            .len(),
+        2
+    );
+    let of_b = DeliveryFilter {
+        workspace_id: Some("ws_b".into()),
+        ..Default::default()
+    };
+    let page = s.list_deliveries(&of_b, None, 10).await.unwrap();
+    assert_eq!(page.data.len(), 2);
+    assert!(page.data.iter().all(|d| d.workspace_id == "ws_b"));
+    let depth = s.queue_depth().await.unwrap();
+
+    // Purging B removes its events, deliveries (and their queue entries)
+    // and idempotency keys, nothing of A or the default workspace.
+    assert!(s.purge_workspace("ws_b").await.unwrap() >= 5);
+    assert!(
+        s.list_events("ws_b", None, None, 10)
+            .await
+            .unwrap()
+            .data
+            .is_empty()
+    );
+    assert!(
+        s.list_deliveries(&of_b, None, 10)
+            .await
+            .unwrap()
+            .data
+            .is_empty()
+    );
+    assert!(s.get_delivery(&db.id).await.unwrap().is_none());
+    assert_eq!(s.queue_depth().await.unwrap(), depth - 2);
+    let due: Vec<_> = s
+        .due_deliveries(Utc::now() + Duration::hours(1), None, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
+    assert!(
+        !due.contains(&db.id) && due.contains(&da.id) && due.contains(&dd.id),
+        "{due:?}"
+    );
+    // B's key is free again; A's still answers A's event.
+    let (eb3, db3) = event_in("ws_b", "t");
+    assert!(
+        s.accept_event(&eb3, &[db3], Some("ws_b/k"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let (ea2, da2) = event_in("ws_a", "t");
+    assert_eq!(
+        s.accept_event(&ea2, &[da2], Some("ws_a/k")).await.unwrap(),
+        Some(ea.id.clone())
+    );
+    assert_eq!(
+        s.list_events("ws_a", None, None, 10)
+            .await
+            .unwrap()
+            .data
+            .len(),
+        1
+    );
+}
+
+async fn recent_attempts_are_those_of_recent_deliveries_of_the_workspace(s: Store) {
+    let (ea, da) = event_in("ws_a", "t");
+    let (eb, db) = event_in("ws_b", "t");
+    for (e, d) in [(&ea, &da), (&eb, &db)] {
+        s.accept_event(e, std::slice::from_ref(d), None)
+            .await
+            .unwrap();
+        let attempt = AttemptRecord {
+            delivery_id: d.id.clone(),
+            attempt: 1,
+            at: Utc::now(),
+            status_code: Some(200),
+            latency_ms: 12.0,
+            response_body: String::new(),
+            error: None,
+        };
+        let done = DeliveryRecord {
+            status: DeliveryStatus::Success,
+            attempts: 1,
+            next_attempt_at: None,
+            ..d.clone()
+        };
+        s.record_attempt(QueuePos::of(d).as_ref(), &done, Some(&attempt))
+            .await
+            .unwrap();
+    }
+    let since = Utc::now() - Duration::hours(1);
+    let a = s.recent_attempts("ws_a", since, 100).await.unwrap();
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0].0, "ep_w");
+    assert_eq!(a[0].1.delivery_id, da.id);
+    // Deliveries made before `since` are not read.
+    let later = Utc::now() + Duration::seconds(5);
+    assert!(
+        s.recent_attempts("ws_a", later, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        s.recent_attempts("ws_c", since, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

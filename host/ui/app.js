@@ -3,10 +3,37 @@
 // the binary as they are. Every call goes to the same /v1 API as any
 // client, authenticated by the session cookie, with the CSRF token in a
 // header for changes. Times are shown in the viewer's local time.
+//
+// The admin token acts on one workspace at a time: the one chosen in the
+// header's switcher (kept in localStorage), named on every /v1 call by the
+// X-Hookhost-Workspace header.
 'use strict';
 
-const state = { csrf: null };
+const DEFAULT_WORKSPACE = 'default';
+const WORKSPACE_KEY = 'hookhost_workspace';
+const WORKSPACE_ID = /^(default|ws_[0-9a-f]{32})$/;
+
+function storedWorkspace() {
+  try {
+    const id = localStorage.getItem(WORKSPACE_KEY);
+    return id && WORKSPACE_ID.test(id) ? id : DEFAULT_WORKSPACE;
+  } catch (e) {
+    return DEFAULT_WORKSPACE;
+  }
+}
+
+// gen counts the pages shown: a page that finishes loading after another
+// one was chosen (or the workspace changed) is not drawn.
+const state = { csrf: null, workspace: storedWorkspace(), workspaces: [], gen: 0 };
 const main = () => document.getElementById('main');
+
+/** A function that draws into #main (as h() takes children), as long as no other page was chosen meanwhile. */
+function view() {
+  const gen = state.gen;
+  return (...nodes) => {
+    if (gen === state.gen) main().replaceChildren(...nodes.flat(Infinity).filter((n) => n !== undefined && n !== null && n !== false));
+  };
+}
 
 // --- helpers ------------------------------------------------------------
 
@@ -37,12 +64,24 @@ function toast(message, isError = false) {
   toast.timer = setTimeout(() => { t.hidden = true; }, 5000);
 }
 
-class ApiFailure extends Error {}
+class ApiFailure extends Error {
+  constructor(message, status) {
+    super(message);
+    this.status = status;
+  }
+}
+/** A failure the page already handled (signed out, workspace gone): not reported again. */
+class Quiet extends ApiFailure {}
 
 /** Calls the admin API; throws ApiFailure with the server's message. */
 async function api(method, path, body, raw = false) {
   const headers = {};
   if (state.csrf) headers['X-CSRF-Token'] = state.csrf;
+  // /v1/workspaces... is the same in every workspace; naming one there
+  // would fail if it were gone.
+  const ws = state.workspace;
+  const scoped = path.startsWith('/v1/') && !path.startsWith('/v1/workspaces');
+  if (scoped) headers['X-Hookhost-Workspace'] = ws;
   let payload;
   if (body !== undefined) {
     if (raw) {
@@ -56,11 +95,20 @@ async function api(method, path, body, raw = false) {
   const resp = await fetch(path, { method, headers, body: payload, credentials: 'same-origin' });
   if (resp.status === 401 && path !== '/ui/login') {
     showLogin('Your session ended; sign in again.');
-    throw new ApiFailure('signed out');
+    throw new Quiet('signed out');
   }
   const text = await resp.text();
-  const data = text ? JSON.parse(text) : null;
-  if (!resp.ok) throw new ApiFailure(data?.error?.message || `HTTP ${resp.status}`);
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
+  if (!resp.ok) {
+    const message = data?.error?.message || `HTTP ${resp.status}`;
+    const names = scoped || path.startsWith(`/v1/workspaces/${ws}`);
+    if (resp.status === 404 && names && ws !== DEFAULT_WORKSPACE && ws === state.workspace && message.startsWith('no workspace')) {
+      workspaceGone(ws);
+      throw new Quiet(message, resp.status);
+    }
+    throw new ApiFailure(message, resp.status);
+  }
   return data;
 }
 
@@ -71,7 +119,7 @@ async function attempt(action, success) {
     if (success) toast(success);
     return result;
   } catch (e) {
-    if (!(e instanceof ApiFailure && e.message === 'signed out')) toast(e.message, true);
+    if (!(e instanceof Quiet)) toast(e.message, true);
     return undefined;
   }
 }
@@ -97,6 +145,7 @@ function table(headers, rows, empty = 'Nothing yet.') {
 
 function showLogin(message) {
   state.csrf = null;
+  state.gen += 1;
   document.getElementById('nav').hidden = true;
   const err = h('p', { class: 'error', id: 'login-error' }, message || '');
   const input = h('input', { type: 'password', id: 'token', autocomplete: 'current-password', required: true });
@@ -111,6 +160,7 @@ function showLogin(message) {
       const s = await api('POST', '/ui/login', { token: input.value });
       state.csrf = s.csrf;
       document.getElementById('nav').hidden = false;
+      await loadWorkspaces();
       if (!location.hash || location.hash === '#/') location.hash = '#/webhooks';
       else route();
     } catch (e) {
@@ -124,6 +174,7 @@ function showLogin(message) {
 // --- modules ----------------------------------------------------------------
 
 async function modulesPage() {
+  const render = view();
   const page = await api('GET', '/v1/modules');
   const file = h('input', { type: 'file', id: 'module-file', accept: '.wasm', required: true });
   const name = h('input', { type: 'text', id: 'module-name', required: true, pattern: '[A-Za-z0-9._\\-]{1,64}' });
@@ -155,13 +206,14 @@ async function modulesPage() {
         if (confirm(`Delete module ${m.name}?`) && await attempt(() => api('DELETE', `/v1/modules/${encodeURIComponent(m.name)}`), 'Deleted') !== undefined) modulesPage();
       },
     }, 'Delete'))));
-  main().replaceChildren(h('h1', {}, 'Modules'), form,
+  render(h('h1', {}, 'Modules'), form,
     table(['Name', 'Size', 'sha256', 'Used by webhooks', 'Updated', ''], rows, 'No modules yet: upload a handler component.'));
 }
 
 // --- webhooks ---------------------------------------------------------------
 
 async function webhooksPage(params = new URLSearchParams()) {
+  const render = view();
   const q = new URLSearchParams({ limit: '50' });
   if (params.get('after')) q.set('after', params.get('after'));
   const [hooks, modules] = await Promise.all([api('GET', `/v1/webhooks?${q}`), api('GET', '/v1/modules')]);
@@ -204,7 +256,7 @@ async function webhooksPage(params = new URLSearchParams()) {
       h('tr', {}, h('td', { colspan: 7 }, invocations)),
     ];
   });
-  main().replaceChildren(h('h1', {}, 'Webhooks'), form,
+  render(h('h1', {}, 'Webhooks'), form,
     table(['Id', 'Module', 'State', 'URL', 'Payload', 'Created', ''], rows.flat(), 'No webhooks yet.'),
     h('div', { class: 'pager' },
       params.get('after') ? h('a', { href: '#/webhooks' }, 'First page') : null, ' ',
@@ -309,6 +361,7 @@ function endpointForm(ep, onDone) {
 }
 
 async function endpointsPage() {
+  const render = view();
   const page = await api('GET', '/v1/endpoints');
   const output = h('div', { id: 'endpoint-output' });
   const create = endpointForm(null, (ep) => endpointsPage().then(() => {
@@ -350,13 +403,14 @@ async function endpointsPage() {
         if (r) output.replaceChildren(h('div', { class: 'card' }, h('p', {}, r.signature === 'standard-ed25519' ? 'New public key:' : 'New secret:'), h('code', { class: 'secret' }, r.secret)));
       } }, 'Rotate secret'),
       h('button', { class: 'danger', onclick: async () => { if (confirm(`Delete endpoint ${ep.id}?`) && await attempt(() => api('DELETE', `/v1/endpoints/${ep.id}`), 'Deleted') !== undefined) endpointsPage(); } }, 'Delete')))));
-  main().replaceChildren(h('h1', {}, 'Endpoints'), create, output,
+  render(h('h1', {}, 'Endpoints'), create, output,
     table(['Id', 'URL', 'Events / filters', 'State', 'Signature', ''], rows, 'No endpoints yet.'));
 }
 
 // --- events -----------------------------------------------------------------
 
 async function eventsPage(after) {
+  const render = view();
   const q = new URLSearchParams({ limit: '50' });
   if (after) q.set('after', after);
   const page = await api('GET', `/v1/events?${q}`);
@@ -382,7 +436,7 @@ async function eventsPage(after) {
     h('td', {}, e.source ? h('span', { class: 'mono' }, e.source.webhook_id) : h('span', { class: 'muted' }, 'API')),
     h('td', {}, local(e.created_at)),
     h('td', {}, h('a', { href: `#/deliveries?event=${e.id}` }, 'Deliveries'))));
-  main().replaceChildren(h('h1', {}, 'Events'), form,
+  render(h('h1', {}, 'Events'), form,
     table(['Id', 'Type', 'Data', 'Source', 'Created', ''], rows, 'No events yet.'),
     h('div', { class: 'pager' },
       after ? h('button', { onclick: () => eventsPage() }, 'First page') : null, ' ',
@@ -392,6 +446,7 @@ async function eventsPage(after) {
 // --- deliveries ---------------------------------------------------------------
 
 async function deliveriesPage(params = new URLSearchParams()) {
+  const render = view();
   const endpoints = await api('GET', '/v1/endpoints');
   const q = new URLSearchParams({ limit: '50' });
   for (const k of ['endpoint', 'status', 'event', 'before']) if (params.get(k)) q.set(k, params.get(k));
@@ -434,7 +489,7 @@ async function deliveriesPage(params = new URLSearchParams()) {
     h('td', {}, local(d.created_at))));
   const older = new URLSearchParams(params);
   if (page.next_cursor) older.set('before', page.next_cursor);
-  main().replaceChildren(h('h1', {}, 'Deliveries'),
+  render(h('h1', {}, 'Deliveries'),
     h('div', { class: 'card' }, 'Filter: ', endpoint, ' ', status,
       params.get('event') ? h('span', {}, ` event ${params.get('event')} `, h('a', { href: '#/deliveries' }, '(all)')) : null),
     recover, detail,
@@ -471,6 +526,420 @@ async function showDelivery(id, box, refresh) {
     } }, 'Retry now'), ' ', h('button', { onclick: () => showDelivery(id, box, refresh) }, 'Reload'))));
 }
 
+// --- workspaces ---------------------------------------------------------------
+
+const QUOTAS = [
+  ['max_modules', 'modules', 'Most modules'],
+  ['max_webhooks', 'webhooks', 'Most webhooks'],
+  ['max_endpoints', 'endpoints', 'Most endpoints'],
+  ['events_per_second', 'events/s', 'Events per second (POST /v1/events)'],
+  ['invocations_per_second', 'invocations/s', 'Handler invocations per second'],
+];
+const COLOR = /^#[0-9a-fA-F]{6}$/;
+
+function quotaSummary(quotas = {}) {
+  const set = QUOTAS.filter(([k]) => quotas[k] != null).map(([k, label]) => `${label} ≤ ${quotas[k]}`);
+  return set.length ? set.join(' · ') : 'unlimited';
+}
+
+/** Loads the workspaces into the switcher; falls back to default if the chosen one is gone. */
+async function loadWorkspaces() {
+  const page = await api('GET', '/v1/workspaces');
+  state.workspaces = [...page.data].sort((a, b) => (b.id === DEFAULT_WORKSPACE) - (a.id === DEFAULT_WORKSPACE));
+  if (!state.workspaces.some((w) => w.id === state.workspace)) setWorkspace(DEFAULT_WORKSPACE);
+  const select = document.getElementById('workspace-switcher');
+  select.replaceChildren(...state.workspaces.map((w) => h('option', { value: w.id, title: w.id },
+    w.id === DEFAULT_WORKSPACE ? (w.name === DEFAULT_WORKSPACE ? w.name : `${w.name} (default)`) : `${w.name} (${w.id.slice(0, 9)}…)`)));
+  select.value = state.workspace;
+}
+
+function setWorkspace(id) {
+  state.workspace = id;
+  try { localStorage.setItem(WORKSPACE_KEY, id); } catch (e) { /* storage off: this tab only */ }
+  const select = document.getElementById('workspace-switcher');
+  if (select) select.value = id;
+}
+
+/** Acts on workspace `id` from now on and shows the current page anew (without a list position or filter of the other one). */
+function chooseWorkspace(id) {
+  setWorkspace(id);
+  const [name, query] = location.hash.replace(/^#\//, '').split('?');
+  if (query && name !== 'health') location.hash = `#/${name}`;
+  else route();
+}
+
+/** The chosen workspace was deleted elsewhere: back to default. */
+function workspaceGone(id) {
+  setWorkspace(DEFAULT_WORKSPACE);
+  toast(`Workspace ${id} no longer exists: showing the default workspace.`, true);
+  attempt(loadWorkspaces);
+  route();
+}
+
+const workspaceName = () => state.workspaces.find((w) => w.id === state.workspace)?.name || state.workspace;
+
+function workspaceForm(w, onDone) {
+  const q = w.quotas || {};
+  const b = w.branding || {};
+  const name = h('input', { type: 'text', name: 'name', required: true, maxlength: '100', value: w.name });
+  const description = h('input', { type: 'text', name: 'description', value: w.description || '' });
+  const quotas = QUOTAS.map(([k, , label]) => [k, h('input', {
+    type: 'number', name: k, min: k.endsWith('_per_second') ? '1' : '0', max: k.endsWith('_per_second') ? '100000' : null,
+    step: '1', placeholder: 'unlimited', value: q[k] != null ? String(q[k]) : '',
+  }), label]);
+  const displayName = h('input', { type: 'text', name: 'display_name', maxlength: '100', placeholder: w.name, value: b.display_name || '' });
+  const accent = h('input', { type: 'text', name: 'accent_color', placeholder: '#2563eb (empty: the portal\'s own)', value: b.accent_color || '' });
+  const picker = h('input', { type: 'color', name: 'accent_picker', value: COLOR.test(b.accent_color || '') ? b.accent_color : '#2563eb', 'aria-label': 'Pick the accent colour' });
+  picker.addEventListener('input', () => { accent.value = picker.value; });
+  accent.addEventListener('input', () => { if (COLOR.test(accent.value)) picker.value = accent.value.toLowerCase(); });
+  const logo = h('input', { type: 'url', name: 'logo_url', placeholder: 'https://example.com/logo.png', value: b.logo_url || '' });
+  const error = h('p', { class: 'error', id: 'edit-workspace-error' });
+  const form = h('form', { class: 'card', id: 'edit-workspace' },
+    h('h2', {}, `Edit ${w.name} (${w.id})`),
+    h('label', {}, 'Name ', name),
+    h('label', {}, 'Description ', description),
+    h('fieldset', {}, h('legend', {}, 'Quotas (empty: unlimited)'),
+      quotas.map(([, input, label]) => h('label', {}, `${label} `, input))),
+    h('fieldset', {}, h('legend', {}, 'Portal branding (empty: the default)'),
+      h('label', {}, 'Display name ', displayName),
+      h('label', {}, 'Accent colour ', h('span', { class: 'color-pick' }, accent, picker)),
+      h('label', {}, 'Logo URL ', logo)),
+    error,
+    h('button', { type: 'submit' }, 'Save'), ' ',
+    h('button', { type: 'button', onclick: () => form.remove() }, 'Cancel'));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    error.textContent = '';
+    const accentValue = accent.value.trim();
+    if (accentValue && !COLOR.test(accentValue)) { error.textContent = 'The accent colour must be #rrggbb.'; return; }
+    // Both objects are replaced whole: only what is set is sent.
+    const body = { name: name.value, description: description.value, quotas: {}, branding: {} };
+    for (const [k, input] of quotas) if (input.value !== '') body.quotas[k] = Number(input.value);
+    if (displayName.value.trim()) body.branding.display_name = displayName.value.trim();
+    if (accentValue) body.branding.accent_color = accentValue;
+    if (logo.value.trim()) body.branding.logo_url = logo.value.trim();
+    const saved = await attempt(async () => {
+      try {
+        return await api('PATCH', `/v1/workspaces/${encodeURIComponent(w.id)}`, body);
+      } catch (e) {
+        if (!(e instanceof Quiet)) error.textContent = e.message;
+        throw e;
+      }
+    }, 'Saved');
+    if (saved) onDone(saved);
+  });
+  return form;
+}
+
+function portalLinkForm(w) {
+  const readOnly = h('input', { type: 'checkbox', id: 'portal-read-only' });
+  const ttl = h('select', { id: 'portal-ttl' }, [['15m', '15 minutes'], ['1h', '1 hour'], ['24h', '24 hours'], ['7d', '7 days']]
+    .map(([v, label]) => h('option', { value: v, selected: v === '1h' }, label)));
+  const result = h('div', { id: 'portal-link-result' });
+  const form = h('form', { class: 'card', id: 'portal-link' },
+    h('h2', {}, `Customer portal of ${w.name}`),
+    h('p', { class: 'muted' }, 'A signed link to this workspace\'s endpoints, deliveries and event types; anyone holding it gets in until it expires.'),
+    h('label', {}, readOnly, ' Read only (no changes, no signing secrets)'),
+    h('label', {}, 'Valid for ', ttl),
+    h('button', { type: 'submit', id: 'create-portal-link' }, 'Create link'),
+    result);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const l = await attempt(() => api('POST', `/v1/workspaces/${encodeURIComponent(w.id)}/portal`, { ttl: ttl.value, read_only: readOnly.checked }));
+    if (!l) return;
+    result.replaceChildren(h('div', { class: 'portal-link-out' },
+      h('p', {}, h('a', { id: 'portal-url', class: 'mono', href: l.url, target: '_blank', rel: 'noopener' }, l.url)),
+      h('p', {}, h('button', { type: 'button', id: 'copy-portal-url', onclick: () => navigator.clipboard.writeText(l.url).then(() => toast('Link copied'), () => toast('Copy failed: select the link', true)) }, 'Copy'), ' ',
+        h('span', { class: 'muted' }, `${l.read_only ? 'Read only; ' : ''}expires ${local(l.expires_at)}`))));
+  });
+  return form;
+}
+
+async function workspacesPage() {
+  const render = view();
+  await loadWorkspaces();
+  const output = h('div', { id: 'workspace-output' });
+  const name = h('input', { type: 'text', id: 'workspace-name', required: true, maxlength: '100' });
+  const description = h('input', { type: 'text', id: 'workspace-description' });
+  const create = h('form', { class: 'card', id: 'create-workspace' },
+    h('h2', {}, 'Create a workspace'),
+    h('label', {}, 'Name ', name),
+    h('label', {}, 'Description ', description),
+    h('button', { type: 'submit' }, 'Create'));
+  create.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const w = await attempt(() => api('POST', '/v1/workspaces', { name: name.value, description: description.value }), 'Workspace created');
+    if (w) workspacesPage();
+  });
+  const remove = async (w, force = false) => {
+    const path = `/v1/workspaces/${encodeURIComponent(w.id)}${force ? '?force=true' : ''}`;
+    try {
+      await api('DELETE', path);
+    } catch (e) {
+      if (e instanceof Quiet) return;
+      if (e.status !== 409 || force) { toast(e.message, true); return; }
+      // It holds records: say what, and offer to remove them too.
+      output.replaceChildren(h('div', { class: 'card delete-conflict' },
+        h('p', { class: 'error' }, e.message),
+        h('button', { type: 'button', class: 'danger', id: 'force-delete-workspace', onclick: () => {
+          if (confirm(`Delete workspace ${w.name} with all its modules, webhooks, endpoints, events, tokens and event types?`)) remove(w, true);
+        } }, 'Delete everything'), ' ',
+        h('button', { type: 'button', onclick: () => output.replaceChildren() }, 'Cancel')));
+      return;
+    }
+    toast('Workspace deleted');
+    if (w.id === state.workspace) setWorkspace(DEFAULT_WORKSPACE);
+    workspacesPage();
+  };
+  const rows = state.workspaces.map((w) => {
+    const accent = w.branding?.accent_color;
+    const swatch = h('span', { class: 'swatch', title: accent || '' });
+    if (accent && COLOR.test(accent)) swatch.style.backgroundColor = accent;
+    else swatch.hidden = true;
+    return h('tr', { dataset: { workspace: w.id } },
+      h('td', {}, w.name, w.id === state.workspace ? h('span', { class: 'badge' }, 'current') : null,
+        w.description ? h('div', { class: 'muted' }, w.description) : null),
+      h('td', { class: 'mono' }, w.id),
+      h('td', { class: 'workspace-quotas' }, quotaSummary(w.quotas)),
+      h('td', { class: 'workspace-branding' }, swatch, ' ', w.branding?.display_name || h('span', { class: 'muted' }, w.name),
+        w.branding?.logo_url ? h('div', { class: 'muted mono' }, w.branding.logo_url) : null),
+      h('td', {}, local(w.created_at)),
+      h('td', {}, h('div', { class: 'row-actions' },
+        w.id === state.workspace ? null : h('button', { type: 'button', class: 'use-workspace', onclick: () => chooseWorkspace(w.id) }, 'Switch to'),
+        h('button', { type: 'button', class: 'edit-workspace', onclick: () => output.replaceChildren(workspaceForm(w, () => workspacesPage())) }, 'Quotas & branding'),
+        h('button', { type: 'button', class: 'portal-workspace', onclick: () => output.replaceChildren(portalLinkForm(w)) }, 'Portal link'),
+        w.id === DEFAULT_WORKSPACE ? null : h('button', { type: 'button', class: 'danger delete-workspace', onclick: () => {
+          if (confirm(`Delete workspace ${w.name} (${w.id})?`)) remove(w);
+        } }, 'Delete'))));
+  });
+  render(h('h1', {}, 'Workspaces'), create, output,
+    table(['Name', 'Id', 'Quotas', 'Portal branding', 'Created', ''], rows));
+}
+
+// --- tokens ---------------------------------------------------------------------
+
+async function tokensPage() {
+  const render = view();
+  const base = `/v1/workspaces/${encodeURIComponent(state.workspace)}`;
+  const [w, page] = await Promise.all([api('GET', base), api('GET', `${base}/tokens`)]);
+  const role = h('select', { id: 'token-role' },
+    h('option', { value: 'admin' }, 'admin: everything in the workspace'),
+    h('option', { value: 'read' }, 'read: look only'));
+  const description = h('input', { type: 'text', id: 'token-description' });
+  const expires = h('input', { type: 'datetime-local', id: 'token-expires' });
+  const output = h('div', { id: 'token-output' });
+  const form = h('form', { class: 'card', id: 'create-token' },
+    h('h2', {}, 'Create a token'),
+    h('label', {}, 'Role ', role),
+    h('label', {}, 'Description ', description),
+    h('label', {}, 'Expires (optional) ', expires),
+    h('button', { type: 'submit' }, 'Create'));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const body = { role: role.value, description: description.value };
+    if (expires.value) {
+      const at = new Date(expires.value);
+      if (Number.isNaN(at.getTime())) { toast('Choose a valid expiry', true); return; }
+      body.expires_at = at.toISOString();
+    }
+    const t = await attempt(() => api('POST', `${base}/tokens`, body), 'Token created');
+    if (!t) return;
+    await tokensPage();
+    document.getElementById('token-output')?.replaceChildren(h('div', { class: 'card token-secret' },
+      h('p', {}, `New ${t.role} token ${t.id}. Copy it now: it is not shown again.`),
+      h('code', { class: 'secret', id: 'new-token-secret' }, t.secret), ' ',
+      h('button', { type: 'button', onclick: () => navigator.clipboard.writeText(t.secret).then(() => toast('Token copied'), () => toast('Copy failed: select the token', true)) }, 'Copy')));
+  });
+  const now = Date.now();
+  const rows = page.data.map((t) => h('tr', { dataset: { token: t.id } },
+    h('td', { class: 'mono' }, t.id),
+    h('td', {}, t.role),
+    h('td', {}, t.description || ''),
+    h('td', { class: 'mono' }, `…${t.hint}`),
+    h('td', {}, local(t.created_at)),
+    h('td', {}, t.expires_at ? h('span', { class: Date.parse(t.expires_at) < now ? 'error' : '' }, local(t.expires_at)) : h('span', { class: 'muted' }, 'never')),
+    h('td', {}, h('button', { type: 'button', class: 'danger revoke-token', onclick: async () => {
+      if (confirm(`Revoke token ${t.id}? Clients using it are refused from now on.`)
+        && await attempt(() => api('DELETE', `${base}/tokens/${encodeURIComponent(t.id)}`), 'Token revoked') !== undefined) tokensPage();
+    } }, 'Revoke'))));
+  render(h('h1', {}, `Tokens of ${w.name}`),
+    h('div', { class: 'card', id: 'workspace-quotas' },
+      h('strong', {}, 'Quotas '), h('span', { class: 'muted' }, '(edited on the Workspaces page)'),
+      h('dl', { class: 'quota-list' }, QUOTAS.flatMap(([k, , label]) => [h('dt', {}, label), h('dd', { dataset: { quota: k } }, w.quotas?.[k] ?? 'unlimited')]))),
+    form, output,
+    table(['Id', 'Role', 'Description', 'Ends in', 'Created', 'Expires', ''], rows, 'No tokens: only the admin token reaches this workspace.'));
+}
+
+// --- event types ------------------------------------------------------------------
+
+async function eventTypesPage() {
+  const render = view();
+  const page = await api('GET', '/v1/event-types');
+  const name = h('input', { type: 'text', id: 'event-type-name', required: true, placeholder: 'invoice.paid' });
+  const description = h('input', { type: 'text', id: 'event-type-description' });
+  const schema = h('textarea', { id: 'event-type-schema', spellcheck: 'false', placeholder: '{"type": "object", "required": ["amount"]}' });
+  const schemaError = h('p', { class: 'error', id: 'event-type-schema-error' });
+  const form = h('form', { class: 'card', id: 'create-event-type' },
+    h('h2', {}, 'Add or replace an event type'),
+    h('label', {}, 'Name ', name),
+    h('label', {}, 'Description (shown in the customer portal) ', description),
+    h('label', {}, 'JSON Schema of its data (optional; events that do not match are refused) ', schema), schemaError,
+    h('button', { type: 'submit' }, 'Save'));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const s = parseJsonField(schema, schemaError);
+    if (!s.ok) return;
+    if (s.value !== undefined && typeof s.value !== 'boolean' && (s.value === null || typeof s.value !== 'object' || Array.isArray(s.value))) {
+      schemaError.textContent = 'A JSON Schema is an object (or true / false).';
+      return;
+    }
+    const body = { name: name.value.trim(), description: description.value };
+    if (s.value !== undefined) body.schema = s.value;
+    const saved = await attempt(async () => {
+      try {
+        return await api('POST', '/v1/event-types', body);
+      } catch (e) {
+        if (!(e instanceof Quiet)) schemaError.textContent = e.message;
+        throw e;
+      }
+    }, 'Event type saved');
+    if (saved) eventTypesPage();
+  });
+  const rows = page.data.map((t) => h('tr', { dataset: { eventType: t.name } },
+    h('td', {}, h('code', {}, t.name)),
+    h('td', {}, t.description || ''),
+    h('td', {}, t.schema !== undefined && t.schema !== null ? h('details', {}, h('summary', {}, 'schema'), h('pre', {}, JSON.stringify(t.schema, null, 2))) : h('span', { class: 'muted' }, 'none')),
+    h('td', {}, local(t.updated_at)),
+    h('td', {}, h('div', { class: 'row-actions' },
+      h('button', { type: 'button', class: 'edit-event-type', onclick: () => {
+        name.value = t.name;
+        description.value = t.description || '';
+        schema.value = t.schema !== undefined && t.schema !== null ? JSON.stringify(t.schema, null, 2) : '';
+        name.focus();
+      } }, 'Edit'),
+      h('button', { type: 'button', class: 'danger delete-event-type', onclick: async () => {
+        if (confirm(`Delete event type ${t.name}? Its events are no longer checked.`)
+          && await attempt(() => api('DELETE', `/v1/event-types/${encodeURIComponent(t.name)}`), 'Deleted') !== undefined) eventTypesPage();
+      } }, 'Delete')))));
+  render(h('h1', {}, `Event types of ${workspaceName()}`), form,
+    table(['Name', 'Description', 'Schema', 'Updated', ''], rows, 'No event types: any type is accepted, unchecked.'));
+}
+
+// --- health -------------------------------------------------------------------
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+function svg(tag, attrs = {}, text) {
+  const el = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, typeof v === 'number' ? v.toFixed(1) : v);
+  if (text !== undefined) el.textContent = text;
+  return el;
+}
+
+const ms = (v) => (v == null ? '' : `${v < 10 ? v.toFixed(1) : Math.round(v)} ms`);
+const hhmm = (iso) => new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+const lastHours = (hours) => (hours === 1 ? 'the last hour' : `the last ${hours} hours`);
+
+/**
+ * An SVG chart of hourly buckets: stacked bars (bars: [value(b), class],
+ * bottom first) with a line on its own scale (line: [value(b), class,
+ * unit]); `tip(b)` is each hour's tooltip.
+ */
+function hourlyChart(buckets, bars, line, tip, label) {
+  const [W, H, L, R, T, B] = [560, 120, 34, 52, 8, 18];
+  const pw = W - L - R; const ph = H - T - B; const bw = pw / Math.max(1, buckets.length);
+  const maxBar = Math.max(1, ...buckets.map((b) => bars.reduce((sum, [f]) => sum + (f(b) || 0), 0)));
+  const lineValues = buckets.map((b) => line[0](b));
+  const maxLine = Math.max(1, ...lineValues.filter((v) => v != null));
+  const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-label': label });
+  root.append(svg('line', { x1: L, y1: T + ph, x2: L + pw, y2: T + ph, class: 'axis' }),
+    svg('text', { x: L - 4, y: T + 8, 'text-anchor': 'end', class: 'tick' }, String(maxBar)),
+    svg('text', { x: L - 4, y: T + ph, 'text-anchor': 'end', class: 'tick' }, '0'),
+    svg('text', { x: L, y: H - 4, class: 'tick' }, buckets.length ? hhmm(buckets[0].start) : ''),
+    svg('text', { x: L + pw, y: H - 4, 'text-anchor': 'end', class: 'tick' }, 'now'));
+  buckets.forEach((b, i) => {
+    const g = svg('g');
+    g.append(svg('title', {}, tip(b)), svg('rect', { x: L + i * bw, y: T, width: bw, height: ph, class: 'slot' }));
+    let y = T + ph;
+    for (const [f, cls] of bars) {
+      const height = ((f(b) || 0) / maxBar) * ph;
+      if (height <= 0) continue;
+      y -= height;
+      g.append(svg('rect', { x: L + i * bw + bw * 0.1, y, width: Math.max(1, bw * 0.8), height, class: cls }));
+    }
+    root.append(g);
+  });
+  if (lineValues.some((v) => v != null)) {
+    let d = '';
+    let pen = false;
+    lineValues.forEach((v, i) => {
+      if (v == null) { pen = false; return; }
+      const x = L + (i + 0.5) * bw; const y = T + ph - (v / maxLine) * ph;
+      d += `${pen ? 'L' : 'M'}${x.toFixed(1)} ${y.toFixed(1)} `;
+      pen = true;
+      root.append(svg('circle', { cx: x, cy: y, r: 2, class: line[1] }));
+    });
+    root.append(svg('path', { d: d.trim(), class: line[1] }),
+      svg('text', { x: L + pw + 4, y: T + 8, class: `tick ${line[1]}` }, `${ms(maxLine)}`));
+  }
+  return root;
+}
+
+function legend(...items) {
+  return h('p', { class: 'legend' }, items.map(([cls, text]) => h('span', { class: cls }, text)));
+}
+
+function endpointHealth(e, hours) {
+  const box = h('div', { class: 'card health-chart', dataset: { endpointId: e.endpoint_id } },
+    h('h3', {}, h('span', { class: 'mono' }, e.url), ' ', h('span', { class: 'muted mono' }, e.endpoint_id)));
+  if (!e.attempts) {
+    box.append(h('p', { class: 'muted' }, `No attempts in ${lastHours(hours)}.`));
+    return box;
+  }
+  const pct = e.succeeded === e.attempts ? 100 : Math.min(99, Math.round((100 * e.succeeded) / e.attempts));
+  const summary = `${pct}% of ${e.attempts} ${e.attempts === 1 ? 'attempt' : 'attempts'} succeeded`
+    + `${e.latency_ms_p50 != null ? `, p50 ${ms(e.latency_ms_p50)}` : ''}${e.latency_ms_p95 != null ? `, p95 ${ms(e.latency_ms_p95)}` : ''}`;
+  box.append(h('p', { class: `health-summary ${e.failed ? 'error' : 'ok'}` }, summary),
+    hourlyChart(e.buckets, [[(b) => b.succeeded, 'bar-ok'], [(b) => b.failed, 'bar-failed']], [(b) => b.latency_ms_p50, 'latency'],
+      (b) => `${local(b.start)}: ${b.attempts} attempts, ${b.succeeded} succeeded, ${b.failed} failed${b.latency_ms_p50 != null ? `, p50 ${ms(b.latency_ms_p50)}` : ''}`,
+      summary),
+    legend(['key-ok', 'succeeded'], ['key-failed', 'failed'], ['key-latency', 'p50 latency']));
+  return box;
+}
+
+function webhookHealth(w, hours) {
+  const box = h('div', { class: 'card health-chart', dataset: { webhookId: w.webhook_id } }, h('h3', {}, h('span', { class: 'mono' }, w.webhook_id)));
+  if (!w.invocations) {
+    box.append(h('p', { class: 'muted' }, `No invocations in ${lastHours(hours)}.`));
+    return box;
+  }
+  const summary = `${w.invocations} ${w.invocations === 1 ? 'invocation' : 'invocations'}, ${w.errors} ${w.errors === 1 ? 'error' : 'errors'}`
+    + `${w.duration_ms_p50 != null ? `, p50 ${ms(w.duration_ms_p50)}` : ''}`;
+  box.append(h('p', { class: `health-summary ${w.errors ? 'error' : 'ok'}` }, summary),
+    hourlyChart(w.buckets, [[(b) => b.invocations - b.errors, 'bar-ok'], [(b) => b.errors, 'bar-failed']], [(b) => b.duration_ms_p50, 'latency'],
+      (b) => `${local(b.start)}: ${b.invocations} invocations, ${b.errors} errors${b.duration_ms_p50 != null ? `, p50 ${ms(b.duration_ms_p50)}` : ''}`,
+      summary),
+    legend(['key-ok', 'succeeded'], ['key-failed', 'errors'], ['key-latency', 'p50 duration']));
+  return box;
+}
+
+async function healthPage(params = new URLSearchParams()) {
+  const render = view();
+  const asked = Number(params.get('hours'));
+  const hours = Number.isInteger(asked) && asked >= 1 && asked <= 168 ? asked : 24;
+  const stats = await api('GET', `/v1/stats?hours=${hours}`);
+  const period = h('select', { id: 'health-hours', class: 'inline', onchange: (ev) => { location.hash = `#/health?hours=${ev.target.value}`; } },
+    [1, 6, 24, 72, 168].map((n) => h('option', { value: String(n), selected: n === hours }, `last ${n === 1 ? 'hour' : n === 168 ? '7 days' : `${n} hours`}`)));
+  render(h('h1', {}, `Health of ${workspaceName()}`),
+    h('div', { class: 'card' }, 'Period: ', period, ' ', h('button', { type: 'button', id: 'refresh-health', onclick: () => healthPage(params) }, 'Refresh'),
+      h('span', { class: 'muted' }, ` ${local(stats.since)} – ${local(stats.until)}, per hour`)),
+    stats.truncated ? h('p', { class: 'error' }, 'More records than can be read at once: only the most recent were counted, so the numbers are incomplete.') : null,
+    h('h2', {}, 'Endpoints: delivery attempts'),
+    stats.endpoints.length ? stats.endpoints.map((e) => endpointHealth(e, hours)) : h('p', { class: 'muted' }, 'No endpoints.'),
+    h('h2', {}, 'Webhooks: handler invocations'),
+    stats.webhooks.length ? stats.webhooks.map((w) => webhookHealth(w, hours)) : h('p', { class: 'muted' }, 'No webhooks.'));
+}
+
 // --- routing ----------------------------------------------------------------
 
 const pages = {
@@ -479,17 +948,23 @@ const pages = {
   endpoints: endpointsPage,
   events: () => eventsPage(),
   deliveries: (params) => deliveriesPage(params),
+  'event-types': eventTypesPage,
+  health: (params) => healthPage(params),
+  workspaces: workspacesPage,
+  tokens: tokensPage,
 };
 
 async function route() {
   if (!state.csrf) return;
-  const [name, query] = (location.hash.replace(/^#\//, '') || 'webhooks').split('?');
-  const page = pages[name] || pages.webhooks;
+  state.gen += 1;
+  const gen = state.gen;
+  const [asked, query] = (location.hash.replace(/^#\//, '') || 'webhooks').split('?');
+  const name = Object.hasOwn(pages, asked) ? asked : 'webhooks';
   for (const a of document.querySelectorAll('#nav a')) a.classList.toggle('active', a.getAttribute('href') === `#/${name}`);
   try {
-    await page(new URLSearchParams(query || ''));
+    await pages[name](new URLSearchParams(query || ''));
   } catch (e) {
-    if (!(e instanceof ApiFailure && e.message === 'signed out')) main().replaceChildren(h('p', { class: 'error' }, e.message));
+    if (!(e instanceof Quiet) && gen === state.gen) main().replaceChildren(h('p', { class: 'error' }, e.message));
   }
 }
 
@@ -499,11 +974,13 @@ window.addEventListener('DOMContentLoaded', async () => {
     await attempt(() => api('DELETE', '/ui/session'));
     showLogin('Signed out.');
   });
+  document.getElementById('workspace-switcher').addEventListener('change', (ev) => chooseWorkspace(ev.target.value));
   try {
     const s = await fetch('/ui/session', { credentials: 'same-origin' });
     if (!s.ok) { showLogin(); return; }
     state.csrf = (await s.json()).csrf;
     document.getElementById('nav').hidden = false;
+    await attempt(loadWorkspaces);
     route();
   } catch (e) {
     showLogin(e.message);

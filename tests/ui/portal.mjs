@@ -3,7 +3,8 @@
 // endpoints and nothing of another workspace; create an endpoint (after a
 // filter that is not JSON is caught), edit, disable and enable it, see and
 // rotate its secret, send it a test event; see deliveries and a failed
-// attempt, retry it, recover an endpoint; delete the endpoint. Then a
+// attempt, retry it, recover an endpoint; delete the endpoint; see the
+// failing endpoint's health chart. Then a
 // read-only link shows no changing action, and an expired, an altered and
 // a missing link are refused. Saves screenshots along the way.
 //
@@ -280,8 +281,23 @@ try {
   if (await page.locator('#error').isVisible()) fail(`the page shows an error: ${await page.textContent('#error')}`);
   passed(`deleted ${id}`);
 
-  // 10. A read-only link: the same endpoints, no action that changes anything.
+  // 10. Health: the failing endpoint's attempts per hour, as the API counted them.
   step = 10;
+  const statsResp = await apiCall(page, 'GET', '/v1/stats', () => page.click('#tab-health'));
+  await expectStatus(statsResp, 200);
+  const stats = await statsResp.json();
+  if (stats.webhooks.length) fail(`the portal's stats list webhooks: ${JSON.stringify(stats.webhooks)}`);
+  const ep0Stats = stats.endpoints.find((e) => e.endpoint_id === ep0) || fail(`the stats lack endpoint ${ep0}`);
+  if (ep0Stats.failed < 1) fail(`the failing endpoint's stats show no failed attempt: ${JSON.stringify(ep0Stats)}`);
+  const chart = `#health-section .health-chart[data-endpoint-id="${ep0}"]`;
+  await expectText(page, chart, `of ${ep0Stats.attempts} attempt`, 'health chart of the failing endpoint');
+  await page.locator(`${chart} svg rect.bar-failed`).first().waitFor().catch(() => fail('the health chart draws no failed attempt'));
+  await expectNothingOfB(page, 'health');
+  await shot(page, 'portal-health');
+  passed(`health shows ${ep0Stats.attempts} attempts to ${ep0}, ${ep0Stats.failed} failed`);
+
+  // 11. A read-only link: the same endpoints, no action that changes anything.
+  step = 11;
   const ro = await open(cfg.read_only_link);
   for (const e of cfg.a_endpoints) {
     await ro.locator(`#endpoint-list [data-endpoint-id="${e}"]`).waitFor().catch(() => fail(`read-only: endpoint ${e} is not listed`));
@@ -298,8 +314,8 @@ try {
   await expectNothingOfB(ro, 'read-only deliveries');
   passed('the read-only link lists endpoints and deliveries, offers no change');
 
-  // 11. Expired and altered links are refused, saying why.
-  step = 11;
+  // 12. Expired and altered links are refused, saying why.
+  step = 12;
   const expired = await open(cfg.expired_link, { refused: true });
   await expectText(expired, '#refused', 'expired', 'expired link');
   if (await expired.locator('[data-endpoint-id]').count()) fail('an expired link shows endpoints');
@@ -310,8 +326,8 @@ try {
   await shot(tampered, 'portal-tampered');
   passed('expired and altered links are refused');
 
-  // 12. No link at all: refused without asking the API.
-  step = 12;
+  // 13. No link at all: refused without asking the API.
+  step = 13;
   const none = await open(`${cfg.base}/portal/`, { refused: true });
   await none.locator('#refused').waitFor().catch(() => fail('the portal without a link is not refused'));
   await shot(none, 'portal-no-link');
@@ -319,8 +335,8 @@ try {
 
   // Throughout: only the portal's API, with the link's credential, and (on
   // working links) no refused call; the read-only page changed nothing.
-  step = 13;
-  const allowed = /^\/v1\/(portal\/session|endpoints(\/[^/]+(\/(secret|rotate-secret|recover|test))?)?|deliveries(\/[^/]+(\/retry)?)?|event-types(\/[^/]+)?)$/;
+  step = 14;
+  const allowed = /^\/v1\/(portal\/session|endpoints(\/[^/]+(\/(secret|rotate-secret|recover|test))?)?|deliveries(\/[^/]+(\/retry)?)?|event-types(\/[^/]+)?|stats)$/;
   for (const { link, requests, failures, refused } of opened) {
     for (const q of requests) {
       const path = new URL(q.url()).pathname;

@@ -2,7 +2,12 @@
 // sign in, upload a module, create a webhook (after a rejected invalid
 // payload), call it, see the invocation, create an endpoint whose receiver
 // fails (after a refused operator filter and a refused custom header), send an event, see the failed attempt, retry after the receiver
-// recovers, see success. Saves a screenshot of each page.
+// recovers, see success. Then workspaces: create "Acme", switch to it (its
+// pages are empty), issue and revoke a token, add an event type with a
+// schema (a schema that is not JSON is caught first), set a quota and the
+// portal's accent colour, get a portal link; back in default, the health
+// page charts the endpoint's attempts; deleting Acme (it holds an event)
+// asks first, then removes everything. Saves a screenshot of each page.
 //
 //   node run.mjs <server-url> <admin-token> <component.wasm> <screenshot-dir>
 //
@@ -97,6 +102,7 @@ try {
   const urlCell = await page.waitForSelector('code.webhook-url');
   const hookUrl = await urlCell.textContent();
   if (!hookUrl.startsWith(`${server}/hooks/wh_`)) fail(`webhook URL ${hookUrl}`);
+  const webhookId = await page.getAttribute('tr[data-webhook]', 'data-webhook');
   await page.click('tr[data-webhook] button:has-text("Copy")');
   const copied = await page.evaluate(() => navigator.clipboard.readText());
   if (copied !== hookUrl) fail(`copied ${copied}, want ${hookUrl}`);
@@ -171,6 +177,145 @@ try {
   await page.waitForSelector('tr[data-delivery] td.status-success');
   await shot('deliveries-retried');
   if (!received.some((r) => !r.failing && r.body.includes('"order":42'))) fail('the receiver never got the event after recovering');
+
+  // Workspaces: create "Acme"; it joins the switcher; default cannot be deleted.
+  const pathOf = (r) => new URL(r.url()).pathname;
+  /** Runs `action` and returns the response to `method path` it caused. */
+  const responseTo = async (method, path, action) => (await Promise.all([
+    page.waitForResponse((r) => r.request().method() === method && pathOf(r) === path), action()]))[0];
+  await page.click('#nav a[href="#/workspaces"]');
+  await page.waitForSelector('tr[data-workspace="default"]');
+  if (await page.locator('tr[data-workspace="default"] button.delete-workspace').count()) fail('the default workspace offers Delete');
+  await page.fill('#workspace-name', 'Acme');
+  await page.fill('#workspace-description', 'a customer');
+  const created = await responseTo('POST', '/v1/workspaces', () => page.click('#create-workspace button[type=submit]'));
+  if (created.status() !== 201) fail(`creating a workspace answered ${created.status()}`);
+  const acme = (await created.json()).id;
+  if (!/^ws_[0-9a-f]{32}$/.test(acme)) fail(`workspace id ${acme}`);
+  await page.waitForSelector(`tr[data-workspace="${acme}"]:has-text("Acme")`);
+  await page.waitForSelector(`#workspace-switcher option[value="${acme}"]`, { state: 'attached' });
+
+  // Switch to it: the choice is kept, sent on every call, and its pages are empty.
+  await page.selectOption('#workspace-switcher', acme);
+  const kept = await page.evaluate(() => localStorage.getItem('hookhost_workspace'));
+  if (kept !== acme) fail(`localStorage keeps ${kept}, want ${acme}`);
+  const modulesResp = await responseTo('GET', '/v1/modules', () => page.click('#nav a[href="#/modules"]'));
+  const named = (await modulesResp.request().allHeaders())['x-hookhost-workspace'];
+  if (named !== acme) fail(`GET /v1/modules named workspace ${named}, want ${acme}`);
+  await page.waitForSelector('#main p:has-text("No modules yet")');
+  if (await page.locator('tr[data-module]').count()) fail('Acme lists modules of default');
+  await page.click('#nav a[href="#/webhooks"]');
+  await page.waitForSelector('#main p:has-text("No webhooks yet")');
+  if (await page.locator('tr[data-webhook]').count()) fail('Acme lists webhooks of default');
+
+  // Tokens: create one (its secret shown once, and it works), revoke it.
+  await page.click('#nav a[href="#/tokens"]');
+  await page.waitForSelector('#workspace-quotas');
+  await page.selectOption('#token-role', 'read');
+  await page.fill('#token-description', 'ci reader');
+  await page.click('#create-token button[type=submit]');
+  const secret = (await (await page.waitForSelector('#new-token-secret')).textContent()).trim();
+  if (!secret.startsWith('hhk_')) fail(`the new token's secret shown is ${JSON.stringify(secret)}`);
+  const tokenRow = await page.waitForSelector('tr[data-token]:has-text("ci reader")');
+  const tokenId = await tokenRow.getAttribute('data-token');
+  if (!(await tokenRow.textContent()).includes(secret.slice(-4))) fail('the token row does not show the secret\'s hint');
+  const withToken = () => fetch(`${server}/v1/modules`, { headers: { authorization: `Bearer ${secret}` } });
+  if ((await withToken()).status !== 200) fail('the new token is refused');
+  await shot('tokens');
+  page.once('dialog', (d) => d.accept());
+  await page.click(`tr[data-token="${tokenId}"] button.revoke-token`);
+  await page.waitForSelector(`tr[data-token="${tokenId}"]`, { state: 'detached' });
+  if ((await withToken()).status !== 401) fail('the revoked token still works');
+
+  // Event types: a schema that is not JSON is caught before sending; then add one.
+  await page.click('#nav a[href="#/event-types"]');
+  let eventTypePosts = 0;
+  const countPosts = (r) => { if (r.method() === 'POST' && pathOf(r) === '/v1/event-types') eventTypePosts += 1; };
+  page.on('request', countPosts);
+  await page.fill('#event-type-name', 'invoice.paid');
+  await page.fill('#event-type-description', 'An invoice was paid');
+  await page.fill('#event-type-schema', '{"type": "object", "required": [');
+  await page.click('#create-event-type button[type=submit]');
+  await page.waitForSelector('#event-type-schema-error:has-text("Not valid JSON")');
+  if (eventTypePosts) fail('a schema that is not JSON was sent');
+  const schema = { type: 'object', required: ['amount'], properties: { amount: { type: 'number' } } };
+  await page.fill('#event-type-schema', JSON.stringify(schema));
+  const typeResp = await responseTo('POST', '/v1/event-types', () => page.click('#create-event-type button[type=submit]'));
+  page.off('request', countPosts);
+  if (typeResp.status() !== 201) fail(`adding an event type answered ${typeResp.status()}: ${await typeResp.text()}`);
+  const sentType = typeResp.request().postDataJSON();
+  if (JSON.stringify(sentType.schema) !== JSON.stringify(schema)) fail(`sent schema ${JSON.stringify(sentType.schema)}`);
+  await page.waitForSelector('tr[data-event-type="invoice.paid"]:has-text("An invoice was paid")');
+  await shot('event-types');
+  // The schema holds in Acme: an event without `amount` is refused, one with it is accepted.
+  await page.click('#nav a[href="#/events"]');
+  await page.fill('#event-type', 'invoice.paid');
+  await page.fill('#event-data', '{"total": 5}');
+  const refusedEvent = await responseTo('POST', '/v1/events', () => page.click('#send-event button[type=submit]'));
+  if (refusedEvent.status() < 400) fail(`an event against the schema answered ${refusedEvent.status()}`);
+  await page.waitForSelector('#toast.error:not([hidden])');
+  await page.fill('#event-data', '{"amount": 5}');
+  await page.click('#send-event button[type=submit]');
+  await page.waitForSelector('td:has-text("invoice.paid")');
+
+  // Quotas and branding, then a read-only portal link.
+  await page.click('#nav a[href="#/workspaces"]');
+  await page.click(`tr[data-workspace="${acme}"] button.edit-workspace`);
+  await page.fill('#edit-workspace input[name=max_webhooks]', '1');
+  await page.fill('#edit-workspace input[name=accent_color]', '#aa3300');
+  const patched = await responseTo('PATCH', `/v1/workspaces/${acme}`, () => page.click('#edit-workspace button[type=submit]'));
+  if (patched.status() !== 200) fail(`saving quotas answered ${patched.status()}: ${await patched.text()}`);
+  const patch = patched.request().postDataJSON();
+  if (JSON.stringify(patch.quotas) !== '{"max_webhooks":1}' || JSON.stringify(patch.branding) !== '{"accent_color":"#aa3300"}') {
+    fail(`the quotas form sent ${JSON.stringify(patch)}`);
+  }
+  await page.waitForSelector(`tr[data-workspace="${acme}"] .workspace-quotas:has-text("webhooks ≤ 1")`);
+  const swatch = await page.$eval(`tr[data-workspace="${acme}"] .swatch`, (el) => getComputedStyle(el).backgroundColor);
+  if (swatch !== 'rgb(170, 51, 0)') fail(`the accent swatch is ${swatch}`);
+  await page.click(`tr[data-workspace="${acme}"] button.portal-workspace`);
+  await page.check('#portal-read-only');
+  await page.selectOption('#portal-ttl', '24h');
+  const linkResp = await responseTo('POST', `/v1/workspaces/${acme}/portal`, () => page.click('#create-portal-link'));
+  const linkAsked = linkResp.request().postDataJSON();
+  if (linkAsked.ttl !== '24h' || linkAsked.read_only !== true) fail(`the portal link form sent ${JSON.stringify(linkAsked)}`);
+  const portalLink = await page.waitForSelector('a#portal-url');
+  const portalUrl = await portalLink.getAttribute('href');
+  if (!portalUrl.startsWith(`${server}/portal/#hhp_`)) fail(`portal link ${portalUrl}`);
+  if ((await portalLink.textContent()) !== portalUrl) fail('the portal link shows another text than its address');
+  if (await portalLink.getAttribute('target') !== '_blank' || !(await portalLink.getAttribute('rel')).includes('noopener')) fail('the portal link opens without noopener');
+  await page.click('#copy-portal-url');
+  if (await page.evaluate(() => navigator.clipboard.readText()) !== portalUrl) fail('the copied portal link differs');
+  await shot('workspaces');
+
+  // Back in default: the health page charts the endpoint's attempts and the webhook's invocation.
+  await page.selectOption('#workspace-switcher', 'default');
+  const statsResp = await responseTo('GET', '/v1/stats', () => page.click('#nav a[href="#/health"]'));
+  if (statsResp.status() !== 200) fail(`GET /v1/stats answered ${statsResp.status()}: ${await statsResp.text()}`);
+  if ((await statsResp.request().allHeaders())['x-hookhost-workspace'] !== 'default') fail('the health page did not ask for default');
+  const stats = await statsResp.json();
+  const epStats = stats.endpoints.find((e) => e.endpoint_id === endpointId) || fail(`the stats lack endpoint ${endpointId}`);
+  if (epStats.failed < 1 || epStats.succeeded < 1) fail(`endpoint stats ${JSON.stringify(epStats)}: want a failed and a succeeded attempt`);
+  const epChart = `.health-chart[data-endpoint-id="${endpointId}"]`;
+  await page.waitForSelector(`${epChart}:has-text("of ${epStats.attempts} attempts succeeded")`);
+  await page.waitForSelector(`${epChart} svg rect.bar-failed`);
+  await page.waitForSelector(`${epChart} svg rect.bar-ok`);
+  const whStats = stats.webhooks.find((w) => w.webhook_id === webhookId) || fail(`the stats lack webhook ${webhookId}`);
+  if (whStats.invocations < 1) fail(`webhook stats ${JSON.stringify(whStats)}`);
+  await page.waitForSelector(`.health-chart[data-webhook-id="${webhookId}"]:has-text("${whStats.invocations} invocation")`);
+  await shot('health');
+
+  // Deleting Acme (it holds an event) is refused first; "Delete everything" removes it.
+  await page.click('#nav a[href="#/workspaces"]');
+  page.once('dialog', (d) => d.accept());
+  const refusedDelete = await responseTo('DELETE', `/v1/workspaces/${acme}`, () => page.click(`tr[data-workspace="${acme}"] button.delete-workspace`));
+  if (refusedDelete.status() !== 409) fail(`deleting a workspace with records answered ${refusedDelete.status()}`);
+  const conflict = (await refusedDelete.json()).error.message;
+  await page.waitForSelector('#force-delete-workspace');
+  if ((await page.textContent('#workspace-output .delete-conflict p')) !== conflict) fail(`the refusal shown is not the server's: ${conflict}`);
+  page.once('dialog', (d) => d.accept());
+  await page.click('#force-delete-workspace');
+  await page.waitForSelector(`tr[data-workspace="${acme}"]`, { state: 'detached' });
+  await page.waitForSelector(`#workspace-switcher option[value="${acme}"]`, { state: 'detached' });
 
   // Sign out: the session is gone.
   await page.click('#logout');

@@ -219,6 +219,16 @@ pub trait Backend: Send + Sync + 'static {
         before: Option<&str>,
         limit: usize,
     ) -> StoreResult<Page<DeliveryRecord>>;
+    /// Attempts of workspace `workspace_id`'s deliveries created at or
+    /// after `since`, with each one's endpoint id: newest deliveries first,
+    /// at most `limit` attempts. (Retries of older deliveries are not
+    /// among them.)
+    async fn recent_attempts(
+        &self,
+        workspace_id: &str,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<(String, AttemptRecord)>>;
     /// Queued deliveries due at or before `now` and not leased by a node,
     /// in queue order, strictly after `after` when given (at most `limit`).
     async fn due_deliveries(

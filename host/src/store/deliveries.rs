@@ -204,6 +204,34 @@ impl Sled {
             .collect()
     }
 
+    /// Attempts of workspace `ws`'s deliveries created at or after
+    /// `since`, with each delivery's endpoint: newest deliveries first, at
+    /// most `limit` attempts (blocking: a range scan).
+    pub(super) fn recent_attempts_blocking(
+        &self,
+        ws: &str,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<(String, AttemptRecord)>> {
+        let start = super::retention::time_key(since);
+        let mut out = Vec::new();
+        for item in self.deliveries.range(start..).rev() {
+            let (k, v) = item?;
+            let d: DeliveryRecord = decode(&v)?;
+            if d.workspace_id != ws {
+                continue;
+            }
+            for a in self.attempts.scan_prefix(&k) {
+                out.push((d.endpoint_id.clone(), decode(&a?.1)?));
+            }
+            if out.len() >= limit {
+                out.truncate(limit);
+                break;
+            }
+        }
+        Ok(out)
+    }
+
     /// Deliveries, newest first, before the cursor `before`.
     pub fn list_deliveries(
         &self,

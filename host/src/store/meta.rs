@@ -124,3 +124,38 @@ impl Sled {
         Ok(removed)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::store::{DeliveryRecord, EventRecord, ModuleRecord};
+
+    /// Records written before workspaces have no `workspace_id`: they read
+    /// as the default workspace's, and the default workspace's records are
+    /// written as before, byte for byte.
+    #[test]
+    fn records_from_before_workspaces_are_in_the_default_one() {
+        let old = r#"{"name":"echo","sha256":"ab","size":1,"created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"}"#;
+        let m: ModuleRecord = serde_json::from_str(old).unwrap();
+        assert_eq!(m.workspace_id, "default");
+        assert_eq!(m.key(), "echo");
+        assert_eq!(serde_json::to_string(&m).unwrap(), old);
+        let event = r#"{"id":"evt_1","type":"t","data":{"a":1},"created_at":"2026-01-01T00:00:00Z","source":null}"#;
+        let e: EventRecord = serde_json::from_str(event).unwrap();
+        assert_eq!(e.workspace_id, "default");
+        assert_eq!(serde_json::to_string(&e).unwrap(), event);
+        let delivery = r#"{"id":"dlv_1","event_id":"evt_1","event_type":"t","endpoint_id":"ep_1","status":"pending","attempts":0,"next_attempt_at":null,"last_status_code":null,"last_error":null,"created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"}"#;
+        let d: DeliveryRecord = serde_json::from_str(delivery).unwrap();
+        assert_eq!(d.workspace_id, "default");
+        // Another workspace's records say so, and their module keys differ.
+        let other = ModuleRecord {
+            workspace_id: "ws_1".into(),
+            ..m
+        };
+        assert_eq!(other.key(), "ws_1/echo");
+        assert!(
+            serde_json::to_string(&other)
+                .unwrap()
+                .contains(r#""workspace_id":"ws_1""#)
+        );
+    }
+}

@@ -206,6 +206,15 @@ pub mod ids {
         (format!("{prefix}_{}", u.simple()), *u.as_bytes())
     }
 
+    /// The smallest id with `prefix` that [`new`] could make at `at`: ids
+    /// at or above it were made then or later.
+    pub fn at(prefix: &str, at: chrono::DateTime<chrono::Utc>) -> String {
+        let ms = at.timestamp_millis().max(0) as u64;
+        let mut bytes = [0u8; 16];
+        bytes[..6].copy_from_slice(&ms.to_be_bytes()[2..]);
+        format!("{prefix}_{}", Uuid::from_bytes(bytes).simple())
+    }
+
     /// The sled key of an id made by [`new`], if `id` is one.
     pub fn key(prefix: &str, id: &str) -> Option<[u8; 16]> {
         let hex = id.strip_prefix(prefix)?.strip_prefix('_')?;

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use std::collections::HashSet;
 
 /// The smallest uuid-v7 key created at or after `at`.
-fn time_key(at: DateTime<Utc>) -> [u8; 16] {
+pub(super) fn time_key(at: DateTime<Utc>) -> [u8; 16] {
     let ms = at.timestamp_millis().max(0) as u64;
     let mut k = [0u8; 16];
     k[..6].copy_from_slice(&ms.to_be_bytes()[2..]);

@@ -388,6 +388,16 @@ impl Backend for Sled {
     async fn list_attempts(&self, id: &str) -> StoreResult<Vec<AttemptRecord>> {
         Sled::list_attempts(self, id)
     }
+    async fn recent_attempts(
+        &self,
+        workspace_id: &str,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<(String, AttemptRecord)>> {
+        let this = self.clone();
+        let ws = workspace_id.to_string();
+        blocking(move || this.recent_attempts_blocking(&ws, since, limit)).await
+    }
     async fn list_deliveries(
         &self,
         filter: &DeliveryFilter,

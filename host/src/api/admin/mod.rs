@@ -10,6 +10,7 @@ mod modules;
 pub mod openapi;
 mod portal;
 pub mod scope;
+mod stats;
 mod webhooks;
 mod workspaces;
 
@@ -39,6 +40,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(workspaces::router())
         .merge(event_types::router())
         .merge(portal::router())
+        .merge(stats::router())
         .layer(DefaultBodyLimit::max(MAX_ADMIN_JSON_BYTES))
         .route_layer(middleware::from_fn_with_state(state, require_token))
         // Added after the token layer: the description is public.

@@ -4,7 +4,7 @@
 
 use super::scope::{self, Access};
 use super::{
-    deliveries, endpoints, event_types, events, logs, modules, portal, webhooks, workspaces,
+    deliveries, endpoints, event_types, events, logs, modules, portal, stats, webhooks, workspaces,
 };
 use crate::api::error::{ErrorBody, ErrorDetail};
 use crate::tenancy::Role;
@@ -42,6 +42,7 @@ use utoipa::{Modify, OpenApi};
         workspaces::revoke_token, workspaces::portal_link,
         event_types::put, event_types::list, event_types::show, event_types::remove,
         portal::session,
+        stats::stats,
     ),
     components(schemas(ErrorBody, ErrorDetail, endpoints::EndpointFilter)),
     modifiers(&BearerToken, &OperationIds, &Links, &SecretBySignature, &WhoMayCall),
@@ -55,6 +56,7 @@ use utoipa::{Modify, OpenApi};
         (name = "workspaces", description = "Workspaces, their tokens and portal links (admin token only)"),
         (name = "event-types", description = "A workspace's event-type catalogue"),
         (name = "portal", description = "What the customer portal shows"),
+        (name = "stats", description = "Health at a glance: delivery and invocation aggregates"),
     )
 )]
 pub struct ApiDoc;
@@ -322,6 +324,7 @@ mod tests {
             include_str!("workspaces.rs"),
             include_str!("event_types.rs"),
             include_str!("portal.rs"),
+            include_str!("stats.rs"),
         ];
         let mut routes = BTreeSet::new();
         for src in sources {
@@ -438,7 +441,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(ids.len(), 39);
+        assert_eq!(ids.len(), 40);
         assert!(ids.contains("get_v1_webhooks_id_invocations"), "{ids:?}");
         assert_eq!(links.len(), 13, "{links:?}");
         for l in links {

@@ -76,6 +76,7 @@ const PORTAL_ROUTES: &[&str] = &[
     "/event-types",
     "/event-types/{name}",
     "/portal/session",
+    "/stats",
 ];
 
 /// Whether `access` may call `method` on the route `route` (as matched,

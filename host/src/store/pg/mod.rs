@@ -856,6 +856,34 @@ impl Backend for Postgres {
         .await
     }
 
+    async fn recent_attempts(
+        &self,
+        workspace_id: &str,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<(String, AttemptRecord)>> {
+        // Ids are time-ordered: the smallest id of a delivery made at `since`.
+        let from = ids::at(DELIVERY_PREFIX, since);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self
+            .query(
+                "SELECT d.endpoint_id, a.record FROM deliveries d \
+                 JOIN attempts a ON a.delivery_id = d.id \
+                 WHERE d.workspace_id = $1 AND d.id >= $2 \
+                 ORDER BY d.id DESC, a.attempt LIMIT $3",
+                &[&workspace_id, &from, &limit],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get(0).map_err(db)?,
+                    decode(r.try_get(1).map_err(db)?)?,
+                ))
+            })
+            .collect()
+    }
+
     async fn list_deliveries(
         &self,
         filter: &DeliveryFilter,
