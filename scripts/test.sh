@@ -13,11 +13,11 @@ export HOOKHOST_TEST_DATABASE_URL
 echo "PostgreSQL for the tests: $HOOKHOST_TEST_DATABASE_URL" >&2
 cd "$root"
 cargo test --workspace "$@"
-# The API, inbound, outbound, sandbox, trust and dashboard suites once more
-# with every server on PostgreSQL (a schema per server): each feature works
+# The API, inbound, outbound, sandbox, trust, workspace, portal and dashboard
+# suites once more with every server on PostgreSQL (a schema per server): each feature works
 # the same on both back ends. (Suites that restart a server on the same
 # data directory run on sled only; tests/tests/nodes.rs and
 # host/tests/crash.rs cover restarts and several nodes on PostgreSQL.)
 HOOKHOST_TEST_BACKEND=postgres cargo test -p hookhost-tests \
     --test admin --test inbound --test ops --test outbound --test sandbox \
-    --test trust --test ui --test verify "$@"
+    --test trust --test ui --test verify --test workspaces --test portal "$@"

@@ -664,3 +664,128 @@ fn json_log_lines_carry_the_invocation_span() {
     assert_eq!(failed["span"]["invocation_id"], invocation.as_str());
     assert_eq!(failed["span"]["webhook_id"], hook["id"]);
 }
+
+#[test]
+fn workspace_token_event_type_and_portal_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let srv = serve(&data, &dir.path().join("serve.log"));
+    let ws = cli_json(
+        &srv,
+        &data,
+        &[
+            "workspace",
+            "create",
+            "Acme",
+            "--quotas",
+            r#"{"max_webhooks": 2}"#,
+            "--branding",
+            r##"{"accent_color": "#aa3300"}"##,
+        ],
+    );
+    let id = ws["id"].as_str().unwrap().to_string();
+    assert_eq!(ws["quotas"]["max_webhooks"], 2);
+    let (ok, out, _) = cli(&srv, &data, &["workspace", "list"]);
+    assert!(ok && out.contains(&id) && out.contains("default"), "{out}");
+    let updated = cli_json(
+        &srv,
+        &data,
+        &["workspace", "update", &id, "--name", "Acme Corp"],
+    );
+    assert_eq!(updated["name"], "Acme Corp");
+
+    // A token, used as the CLI's token: it acts in its workspace only.
+    let (ok, out, stderr) = cli(&srv, &data, &["token", "create", &id, "--role", "read"]);
+    assert!(ok, "{stderr}");
+    assert!(out.contains("shown once"), "{out}");
+    let secret = out
+        .lines()
+        .find_map(|l| l.strip_prefix("secret"))
+        .map(|s| s.trim().to_string())
+        .unwrap();
+    assert!(secret.starts_with("hhk_"), "{out}");
+    let as_token = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_hookhost"))
+            .args(args)
+            .env("HOOKHOST_URL", &srv.url)
+            .env("HOOKHOST_ADMIN_TOKEN", &secret)
+            .output()
+            .unwrap()
+    };
+    let out = as_token(&["endpoint", "list"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = as_token(&["event", "send", "--type", "a.b", "--data", "{}"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("403"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tokens = cli_json(&srv, &data, &["token", "list", &id]);
+    let token_id = tokens["data"][0]["id"].as_str().unwrap().to_string();
+    assert!(!tokens.to_string().contains(&secret));
+    let (ok, _, stderr) = cli(&srv, &data, &["token", "revoke", &id, &token_id]);
+    assert!(ok, "{stderr}");
+    assert!(!as_token(&["endpoint", "list"]).status.success());
+
+    // The catalogue of the workspace named with --workspace.
+    let t = cli_json(
+        &srv,
+        &data,
+        &[
+            "--workspace",
+            &id,
+            "event-type",
+            "put",
+            "invoice.paid",
+            "--schema",
+            r#"{"type": "object", "required": ["amount"]}"#,
+        ],
+    );
+    assert_eq!(t["name"], "invoice.paid");
+    let (ok, out, _) = cli(&srv, &data, &["--workspace", &id, "event-type", "list"]);
+    assert!(ok && out.contains("invoice.paid"), "{out}");
+    let (ok, out, _) = cli(&srv, &data, &["event-type", "list"]);
+    assert!(
+        ok && !out.contains("invoice.paid"),
+        "the default workspace's: {out}"
+    );
+    let (ok, _, stderr) = cli(
+        &srv,
+        &data,
+        &[
+            "--workspace",
+            &id,
+            "event",
+            "send",
+            "--type",
+            "invoice.paid",
+            "--data",
+            "{}",
+        ],
+    );
+    assert!(!ok && stderr.contains("422"), "{stderr}");
+
+    let link = cli_json(
+        &srv,
+        &data,
+        &["portal-link", &id, "--ttl", "15m", "--read-only"],
+    );
+    assert!(
+        link["url"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{}/portal/#hhp_", srv.url)),
+        "{link}"
+    );
+    assert_eq!(link["read_only"], true);
+
+    let (ok, _, stderr) = cli(&srv, &data, &["workspace", "delete", &id]);
+    assert!(ok, "an empty workspace (event types only) goes: {stderr}");
+    let (ok, _, stderr) = cli(&srv, &data, &["workspace", "get", &id]);
+    assert!(!ok && stderr.contains("404"), "{stderr}");
+}

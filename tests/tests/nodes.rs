@@ -451,3 +451,88 @@ async fn a_sled_data_directory_moves_to_postgres_with_export_and_import() {
     node.stop().await;
     schema.drop_now().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workspaces_and_tokens_made_on_one_node_hold_on_the_other() {
+    let schema = PgSchema::new().await;
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = node(dir_a.path(), &schema).await;
+    let b = node(dir_b.path(), &schema).await;
+    let (status, ws) = a
+        .send(
+            a.admin(Method::POST, "/workspaces")
+                .json(&json!({"name": "tenant", "quotas": {"max_endpoints": 1}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{ws}");
+    let ws = ws["id"].as_str().unwrap().to_string();
+    let (status, t) = a
+        .send(
+            a.admin(Method::POST, &format!("/workspaces/{ws}/tokens"))
+                .json(&json!({"role": "admin"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{t}");
+    let secret = t["secret"].as_str().unwrap().to_string();
+    let on_b = |method: Method, path: &str| {
+        b.http
+            .request(method, format!("{}/v1{path}", b.url))
+            .bearer_auth(&secret)
+    };
+    // B accepts A's token within a second, in its workspace.
+    wait_until(Duration::from_secs(1), "B accepting the token", || async {
+        let (status, _) = b.send(on_b(Method::GET, "/endpoints")).await;
+        (status == StatusCode::OK).then_some(())
+    })
+    .await;
+    // A module uploaded in the workspace on B serves on A.
+    let (status, _) = b
+        .send(
+            on_b(Method::POST, "/modules")
+                .query(&[("name", "echo")])
+                .body(hookhost_tests::component("echo")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, hook) = b
+        .send(on_b(Method::POST, "/webhooks").json(&json!({"module": "echo"})))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{hook}");
+    let path = hook_path(&hook);
+    wait_until(Duration::from_secs(1), "A serving B's webhook", || async {
+        let (status, _) = post_hook(&a, &path, "hi").await;
+        (status == StatusCode::OK).then_some(())
+    })
+    .await;
+    // The quota set on A holds on B.
+    let receiver = Receiver::start().await;
+    for expected in [StatusCode::CREATED, StatusCode::TOO_MANY_REQUESTS] {
+        let (status, body) = b
+            .send(
+                on_b(Method::POST, "/endpoints")
+                    .json(&json!({"url": receiver.url, "events": ["*"]})),
+            )
+            .await;
+        assert_eq!(status, expected, "{body}");
+    }
+    // Revoked on A: refused by B within a second.
+    let (status, _) = a
+        .send(a.admin(
+            Method::DELETE,
+            &format!("/workspaces/{ws}/tokens/{}", t["id"].as_str().unwrap()),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    wait_until(
+        Duration::from_secs(1),
+        "B refusing the revoked token",
+        || async {
+            let (status, _) = b.send(on_b(Method::GET, "/endpoints")).await;
+            (status == StatusCode::UNAUTHORIZED).then_some(())
+        },
+    )
+    .await;
+    a.stop().await;
+    b.stop().await;
+    schema.drop_now().await;
+}

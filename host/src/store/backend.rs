@@ -249,7 +249,9 @@ pub trait Backend: Send + Sync + 'static {
         per_endpoint: usize,
         until: DateTime<Utc>,
     ) -> StoreResult<Vec<bool>>;
-    /// Takes a slot of `endpoint_id`'s rate limit shared by every node: the
+    /// Takes a slot of the rate limit named `endpoint_id` (an endpoint's
+    /// id, or `<workspace>/<rate>` for a workspace's quota) shared by every
+    /// node: the
     /// generic cell rate algorithm, attempts `interval` apart with
     /// `tolerance` of early ones after a quiet spell, its pace kept in the
     /// store. `Some(true)` when an attempt may start now (the slot is

@@ -111,7 +111,20 @@ pub struct RateLimit {
 /// A JSON integer, written as such (`10`) or with a zero fraction (`10.0`,
 /// which JSON Schema counts as an integer too).
 fn integral<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
-    let n = serde_json::Number::deserialize(d)?;
+    whole(serde_json::Number::deserialize(d)?).map_err(serde::de::Error::custom)
+}
+
+/// [`integral`], or `null`.
+pub(crate) fn integral_opt<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<u32>, D::Error> {
+    Option::<serde_json::Number>::deserialize(d)?
+        .map(whole)
+        .transpose()
+        .map_err(serde::de::Error::custom)
+}
+
+fn whole(n: serde_json::Number) -> Result<u32, String> {
     n.as_u64()
         .or_else(|| {
             n.as_f64()
@@ -119,7 +132,7 @@ fn integral<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
                 .map(|f| f as u64)
         })
         .and_then(|v| u32::try_from(v).ok())
-        .ok_or_else(|| serde::de::Error::custom(format!("expected a whole number, not {n}")))
+        .ok_or_else(|| format!("expected a whole number, not {n}"))
 }
 
 impl RateLimit {

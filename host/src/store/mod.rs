@@ -30,6 +30,7 @@ pub use commit::{Committer, InvocationCommit};
 pub use dedup::DedupRecord;
 pub use deliveries::{AttemptRecord, DeliveryFilter, DeliveryRecord, DeliveryStatus};
 pub use emissions::EmissionRecord;
+pub(crate) use endpoints::integral_opt;
 pub use endpoints::{DeliveryOrder, EndpointRecord, RateLimit, RetiredSecret};
 pub use events::{EventRecord, EventSource};
 pub use invocations::InvocationRecord;

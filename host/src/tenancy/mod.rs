@@ -9,6 +9,7 @@
 
 pub mod portal;
 
+use crate::store::integral_opt;
 use crate::store::{
     DEFAULT_WORKSPACE, MetaKind, MetaRecord, Store, StoreError, is_default_workspace,
 };
@@ -48,33 +49,64 @@ type Result<T> = std::result::Result<T, TenancyError>;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Quotas {
-    /// Most modules it may hold.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(minimum = 0)]
+    /// Most modules it may hold (0–1000000).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "integral_opt"
+    )]
+    #[schema(minimum = 0, maximum = 1000000)]
     pub max_modules: Option<u32>,
-    /// Most webhooks it may hold.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(minimum = 0)]
+    /// Most webhooks it may hold (0–1000000).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "integral_opt"
+    )]
+    #[schema(minimum = 0, maximum = 1000000)]
     pub max_webhooks: Option<u32>,
-    /// Most endpoints it may hold.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(minimum = 0)]
+    /// Most endpoints it may hold (0–1000000).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "integral_opt"
+    )]
+    #[schema(minimum = 0, maximum = 1000000)]
     pub max_endpoints: Option<u32>,
     /// Events accepted per second by `POST /v1/events` (a burst of one
     /// second's worth); beyond it, 429 with `Retry-After`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "integral_opt"
+    )]
     #[schema(minimum = 1, maximum = 100000)]
     pub events_per_second: Option<u32>,
     /// Handler invocations per second over all its webhooks (a burst of
     /// one second's worth); beyond it, webhook URLs answer 429 with
     /// `Retry-After` and run nothing.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "integral_opt"
+    )]
     #[schema(minimum = 1, maximum = 100000)]
     pub invocations_per_second: Option<u32>,
 }
 
 impl Quotas {
     fn check(&self) -> Result<()> {
+        for (name, max) in [
+            ("max_modules", self.max_modules),
+            ("max_webhooks", self.max_webhooks),
+            ("max_endpoints", self.max_endpoints),
+        ] {
+            if max.is_some_and(|m| m > 1_000_000) {
+                return Err(TenancyError::Invalid(format!(
+                    "quotas.{name} must be 0-1000000"
+                )));
+            }
+        }
         for (name, rate) in [
             ("events_per_second", self.events_per_second),
             ("invocations_per_second", self.invocations_per_second),
@@ -93,17 +125,22 @@ impl Quotas {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Branding {
-    /// Name shown in the portal's header (default: the workspace's name).
+    /// Name shown in the portal's header (default: the workspace's name):
+    /// up to 100 characters, no control characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(max_length = 100)]
+    #[schema(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub display_name: Option<String>,
     /// Accent colour, `#rrggbb`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(pattern = "^#[0-9a-fA-F]{6}$")]
     pub accent_color: Option<String>,
-    /// An `https://` (or `http://`) image URL shown beside the name.
+    /// An `https://` (or `http://`) image URL shown beside the name, without
+    /// spaces, quotes or control characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(max_length = 2048)]
+    #[schema(
+        max_length = 2048,
+        pattern = r#"^https?://[^\s"'\u0000-\u001f\u007f-\u009f]+$"#
+    )]
     pub logo_url: Option<String>,
 }
 
@@ -128,9 +165,15 @@ impl Branding {
             }
         }
         if let Some(u) = &self.logo_url {
-            let ok = u.len() <= 2048
-                && url_is_http(u)
-                && !u.chars().any(|c| c.is_control() || c == '"' || c == '\'');
+            let rest = u
+                .strip_prefix("https://")
+                .or_else(|| u.strip_prefix("http://"))
+                .unwrap_or_default();
+            let ok = u.chars().count() <= 2048
+                && !rest.is_empty()
+                && !rest
+                    .chars()
+                    .any(|c| c.is_control() || c.is_whitespace() || c == '"' || c == '\'');
             if !ok {
                 return Err(TenancyError::Invalid(
                     "branding.logo_url must be an http(s) URL of at most 2048 characters".into(),
@@ -139,10 +182,6 @@ impl Branding {
         }
         Ok(())
     }
-}
-
-fn url_is_http(u: &str) -> bool {
-    reqwest::Url::parse(u).is_ok_and(|url| matches!(url.scheme(), "http" | "https"))
 }
 
 /// A workspace.

@@ -24,16 +24,31 @@ pub(super) fn router() -> Router<AppState> {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct EventTypeIn {
-    /// The event type (the rules of `POST /v1/events`' `type`).
-    #[schema(min_length = 1, max_length = 256)]
+    #[schema(schema_with = super::events::user_event_type)]
     name: String,
     /// Free text, shown to customers in the portal.
     #[serde(default)]
     description: String,
-    /// A JSON Schema the `data` of events of this type must match (422
-    /// otherwise). Remote and file `$ref`s are not resolved.
     #[serde(default)]
+    #[schema(schema_with = json_schema)]
     schema: Option<serde_json::Value>,
+}
+
+/// The document's schema of a JSON Schema: an object or a boolean (which
+/// objects are JSON Schemas, only the validator can say: 400 otherwise).
+fn json_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([
+            Type::Object,
+            Type::Boolean,
+            Type::Null,
+        ]))
+        .description(Some(
+            "A JSON Schema the `data` of events of this type must match (422 otherwise); \
+             checked when saved (400 if it is not one). Remote and file `$ref`s are not resolved.",
+        ))
+        .build()
 }
 
 /// Adds an event type to the workspace's catalogue, or replaces the one of

@@ -42,7 +42,7 @@ pub(crate) struct EventIn {
 /// The schema of an event type a caller may send: [`crate::names`]'
 /// pattern, and `not` the reserved prefix (utoipa has no `not`: it goes in
 /// as an extension, written into the schema object as it is).
-fn user_event_type() -> utoipa::openapi::schema::Object {
+pub(super) fn user_event_type() -> utoipa::openapi::schema::Object {
     use utoipa::openapi::extensions::Extensions;
     use utoipa::openapi::schema::{ObjectBuilder, Type};
     ObjectBuilder::new()

@@ -14,7 +14,8 @@ use axum::response::IntoResponse;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::de::{self, DeserializeOwned};
+use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 pub(super) fn router() -> Router<AppState> {
@@ -42,18 +43,46 @@ impl From<TenancyError> for ApiError {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct WorkspaceIn {
-    /// 1–100 characters.
-    #[schema(min_length = 1, max_length = 100)]
+    /// 1–100 characters, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     name: String,
     /// Free text.
     #[serde(default)]
     description: String,
     /// Limits; absent ones are unlimited.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "object")]
     quotas: Quotas,
     /// How its portal looks.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "object")]
     branding: Branding,
+}
+
+/// A JSON object as `T` (serde would also take a struct as an array of its
+/// fields; the API takes objects only).
+fn object<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<T, D::Error> {
+    match serde_json::Value::deserialize(d)? {
+        v @ serde_json::Value::Object(_) => serde_json::from_value(v).map_err(de::Error::custom),
+        other => Err(de::Error::custom(format!(
+            "expected an object, not {other}"
+        ))),
+    }
+}
+
+/// [`object`], or `null`.
+fn object_opt<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<Option<T>, D::Error> {
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Null => Ok(None),
+        v @ serde_json::Value::Object(_) => serde_json::from_value(v)
+            .map(Some)
+            .map_err(de::Error::custom),
+        other => Err(de::Error::custom(format!(
+            "expected an object, not {other}"
+        ))),
+    }
 }
 
 /// Body of `PATCH /v1/workspaces/{id}`: absent fields stay as they are;
@@ -61,14 +90,20 @@ pub(crate) struct WorkspaceIn {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct WorkspacePatchIn {
-    /// 1–100 characters.
-    #[schema(min_length = 1, max_length = 100)]
+    /// 1–100 characters, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     name: Option<String>,
     /// Free text.
     description: Option<String>,
     /// New limits.
+    #[serde(default, deserialize_with = "object_opt")]
     quotas: Option<Quotas>,
     /// New branding.
+    #[serde(default, deserialize_with = "object_opt")]
     branding: Option<Branding>,
 }
 
