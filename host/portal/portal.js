@@ -459,65 +459,7 @@ async function showDelivery(id, message = '') {
 
 // --- health -------------------------------------------------------------------
 
-const SVG_NS = 'http://www.w3.org/2000/svg';
 const HEALTH_HOURS = 24;
-
-function svg(tag, attrs = {}, text) {
-  const el = document.createElementNS(SVG_NS, tag);
-  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, typeof v === 'number' ? v.toFixed(1) : v);
-  if (text !== undefined) el.textContent = text;
-  return el;
-}
-
-const ms = (v) => (v == null ? '' : `${v < 10 ? v.toFixed(1) : Math.round(v)} ms`);
-const hhmm = (iso) => new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-
-/**
- * An SVG chart of hourly buckets: stacked bars of succeeded and failed
- * attempts, and the p50 latency as a line on its own scale. (The dashboard
- * draws the same way, in host/ui/app.js.)
- */
-function attemptsChart(buckets, label) {
-  const [W, H, L, R, T, B] = [560, 120, 34, 52, 8, 18];
-  const pw = W - L - R; const ph = H - T - B; const bw = pw / Math.max(1, buckets.length);
-  const maxBar = Math.max(1, ...buckets.map((b) => b.succeeded + b.failed));
-  const latencies = buckets.map((b) => b.latency_ms_p50);
-  const maxLatency = Math.max(1, ...latencies.filter((v) => v != null));
-  const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-label': label });
-  root.append(svg('line', { x1: L, y1: T + ph, x2: L + pw, y2: T + ph, class: 'axis' }),
-    svg('text', { x: L - 4, y: T + 8, 'text-anchor': 'end', class: 'tick' }, String(maxBar)),
-    svg('text', { x: L - 4, y: T + ph, 'text-anchor': 'end', class: 'tick' }, '0'),
-    svg('text', { x: L, y: H - 4, class: 'tick' }, buckets.length ? hhmm(buckets[0].start) : ''),
-    svg('text', { x: L + pw, y: H - 4, 'text-anchor': 'end', class: 'tick' }, 'now'));
-  buckets.forEach((b, i) => {
-    const g = svg('g');
-    g.append(svg('title', {}, `${local(b.start)}: ${plural(b.attempts, 'attempt', 'attempts')}, ${b.succeeded} succeeded, ${b.failed} failed`
-      + `${b.latency_ms_p50 != null ? `, p50 ${ms(b.latency_ms_p50)}` : ''}`),
-    svg('rect', { x: L + i * bw, y: T, width: bw, height: ph, class: 'slot' }));
-    let y = T + ph;
-    for (const [n, cls] of [[b.succeeded, 'bar-ok'], [b.failed, 'bar-failed']]) {
-      const height = ((n || 0) / maxBar) * ph;
-      if (height <= 0) continue;
-      y -= height;
-      g.append(svg('rect', { x: L + i * bw + bw * 0.1, y, width: Math.max(1, bw * 0.8), height, class: cls }));
-    }
-    root.append(g);
-  });
-  if (latencies.some((v) => v != null)) {
-    let d = '';
-    let pen = false;
-    latencies.forEach((v, i) => {
-      if (v == null) { pen = false; return; }
-      const x = L + (i + 0.5) * bw; const y = T + ph - (v / maxLatency) * ph;
-      d += `${pen ? 'L' : 'M'}${x.toFixed(1)} ${y.toFixed(1)} `;
-      pen = true;
-      root.append(svg('circle', { cx: x, cy: y, r: 2, class: 'latency' }));
-    });
-    root.append(svg('path', { d: d.trim(), class: 'latency' }),
-      svg('text', { x: L + pw + 4, y: T + 8, class: 'tick latency' }, ms(maxLatency)));
-  }
-  return root;
-}
 
 function endpointHealth(e) {
   const known = state.endpoints.find((x) => x.id === e.endpoint_id);
@@ -532,7 +474,10 @@ function endpointHealth(e) {
   const summary = `${pct}% of ${plural(e.attempts, 'attempt', 'attempts')} succeeded`
     + `${e.latency_ms_p50 != null ? `, p50 ${ms(e.latency_ms_p50)}` : ''}${e.latency_ms_p95 != null ? `, p95 ${ms(e.latency_ms_p95)}` : ''}`;
   box.append(h('p', { class: `health-summary ${e.failed ? 'status-failed' : 'status-success'}` }, summary),
-    attemptsChart(e.buckets, summary),
+    hourlyChart(e.buckets, [[(b) => b.succeeded, 'bar-ok'], [(b) => b.failed, 'bar-failed']], [(b) => b.latency_ms_p50, 'latency'],
+      (b) => `${local(b.start)}: ${plural(b.attempts, 'attempt', 'attempts')}, ${b.succeeded} succeeded, ${b.failed} failed`
+        + `${b.latency_ms_p50 != null ? `, p50 ${ms(b.latency_ms_p50)}` : ''}`,
+      summary),
     h('p', { class: 'legend' }, h('span', { class: 'key-ok' }, 'succeeded'), h('span', { class: 'key-failed' }, 'failed'),
       h('span', { class: 'key-latency' }, 'p50 response time')));
   return box;
@@ -611,7 +556,6 @@ window.addEventListener('DOMContentLoaded', async () => {
   applyBranding(s);
   state.sections = sections();
   $('main').replaceChildren(...Object.values(state.sections));
-  $('tab-deliveries').after(h('button', { type: 'button', role: 'tab', id: 'tab-health', dataset: { tab: 'health' } }, 'Health'));
   for (const b of document.querySelectorAll('#nav button')) b.addEventListener('click', () => showTab(b.dataset.tab));
   $('nav').hidden = false;
   showTab('endpoints');

@@ -34,6 +34,12 @@ pub(super) fn router() -> Router<AppState> {
             }),
         )
         .route(
+            "/portal/charts.js",
+            get(|State(s): State<AppState>| async move {
+                asset(&s, super::ui::CHARTS_JS, "text/javascript; charset=utf-8")
+            }),
+        )
+        .route(
             "/portal/portal.css",
             get(|State(s): State<AppState>| async move {
                 asset(&s, PORTAL_CSS, "text/css; charset=utf-8")

@@ -35,6 +35,8 @@ const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
 const INDEX_HTML: &str = include_str!("../../ui/index.html");
 const APP_JS: &str = include_str!("../../ui/app.js");
 const APP_CSS: &str = include_str!("../../ui/app.css");
+/// SVG charts, shared with the customer portal.
+pub(super) const CHARTS_JS: &str = include_str!("../../ui/charts.js");
 
 /// Dashboard sessions, in memory.
 #[derive(Default)]
@@ -192,6 +194,10 @@ pub(super) fn router() -> Router<AppState> {
         .route(
             "/ui/app.js",
             get(|| async { asset(APP_JS, "text/javascript; charset=utf-8") }),
+        )
+        .route(
+            "/ui/charts.js",
+            get(|| async { asset(CHARTS_JS, "text/javascript; charset=utf-8") }),
         )
         .route(
             "/ui/app.css",
