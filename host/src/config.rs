@@ -206,6 +206,10 @@ pub struct SandboxLimits {
     pub max_log_bytes: usize,
     /// Maximum concurrent invocations (503 above).
     pub max_concurrent: u32,
+    /// Linear memory of one outbound transform, in bytes.
+    pub transform_memory_bytes: usize,
+    /// Wall-time limit of one outbound transform.
+    pub transform_timeout: Duration,
 }
 
 impl Default for SandboxLimits {
@@ -220,9 +224,31 @@ impl Default for SandboxLimits {
             max_records_total_bytes: DEFAULT_MAX_RECORDS_TOTAL_BYTES,
             max_log_bytes: DEFAULT_MAX_LOG_BYTES,
             max_concurrent: DEFAULT_MAX_CONCURRENT,
+            transform_memory_bytes: DEFAULT_TRANSFORM_MEMORY_BYTES,
+            transform_timeout: DEFAULT_TRANSFORM_TIMEOUT,
         }
     }
 }
+
+impl SandboxLimits {
+    /// The limits an outbound transform runs under: its own memory and
+    /// time, no records, the rest as for handlers.
+    pub fn for_transforms(&self) -> Self {
+        Self {
+            memory_bytes: self.transform_memory_bytes.min(self.memory_bytes),
+            timeout: self.transform_timeout,
+            max_records: 0,
+            ..self.clone()
+        }
+    }
+}
+
+/// Linear memory of an outbound transform unless configured: 16 MiB.
+pub const DEFAULT_TRANSFORM_MEMORY_BYTES: usize = 16 << 20;
+/// Wall time of an outbound transform unless configured.
+pub const DEFAULT_TRANSFORM_TIMEOUT: Duration = Duration::from_millis(500);
+/// Largest body a transform may return (the attempt fails above).
+pub const MAX_TRANSFORMED_BODY: usize = 256 << 10;
 
 /// Who may frame the customer portal unless configured: nobody.
 pub const DEFAULT_FRAME_ANCESTORS: &str = "'none'";

@@ -68,6 +68,14 @@ async fn main() -> ExitCode {
                 }
             }
         }
+        Command::Transform(args) => match hookhost::cli::transform::transform(args).await {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::from(1),
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        },
         Command::Run(args) => match hookhost::cli::run::run(args).await {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::from(1),

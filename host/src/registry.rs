@@ -538,6 +538,14 @@ impl Registry {
     }
 
     fn require_module(&self, ws: &str, name: &str) -> Result<()> {
+        if let Some(m) = self.module(ws, name)
+            && m.handler.kind() != crate::runtime::ComponentKind::Handler
+        {
+            return Err(RegistryError::Invalid(format!(
+                "module {name:?} is an outbound transform; webhooks run handlers \
+                 (components of the `hookhost:handler` world)"
+            )));
+        }
         if self.module(ws, name).is_none() {
             return Err(RegistryError::Invalid(format!(
                 "unknown module {name:?}: upload it first (POST /v1/modules?name={name})"

@@ -154,6 +154,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
     );
     let (committer, committer_task) = Committer::spawn(store.clone());
     let outbound = Arc::new(Outbound::new(store.clone(), config.delivery.clone()));
+    outbound.set_registry(registry.clone());
     let worker = DeliveryWorker::new(outbound.clone());
     let delivering = tokio::spawn(worker.clone().run());
     let watching = tokio::spawn(watch_changes(

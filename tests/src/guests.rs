@@ -7,12 +7,14 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 /// Crates built to components, by package name.
-const PACKAGES: [&str; 5] = [
+const PACKAGES: [&str; 7] = [
     "echo",
     "identity-sync",
     "github-verify",
     "hostile",
     "other-world",
+    "slack-transform",
+    "transform-probe",
 ];
 
 /// The workspace root.

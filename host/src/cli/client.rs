@@ -156,6 +156,7 @@ pub async fn run_client(args: &ClientArgs, command: Command) -> Result<(), Clien
     let (value, kind) = match command {
         Command::Serve(_)
         | Command::Run(_)
+        | Command::Transform(_)
         | Command::Migrate(_)
         | Command::Export(_)
         | Command::Import(_) => {
@@ -562,6 +563,7 @@ async fn endpoint(client: &Client, cmd: EndpointCmd) -> Result<(Value, output::K
             headers,
             rate_limit,
             ordering,
+            transform,
             disabled,
         } => {
             let mut body = json!({
@@ -585,6 +587,9 @@ async fn endpoint(client: &Client, cmd: EndpointCmd) -> Result<(Value, output::K
             }
             if let Some(o) = ordering {
                 body["ordering"] = json!(o);
+            }
+            if let Some(t) = transform {
+                body["transform"] = json!(t);
             }
             (
                 client
@@ -614,6 +619,7 @@ async fn endpoint(client: &Client, cmd: EndpointCmd) -> Result<(Value, output::K
             rate_limit,
             ordering,
             enable,
+            transform,
             disable,
         } => {
             let mut body = json!({});
@@ -622,6 +628,11 @@ async fn endpoint(client: &Client, cmd: EndpointCmd) -> Result<(Value, output::K
             }
             if let Some(o) = ordering {
                 body["ordering"] = json!(o);
+            }
+            match transform.as_deref() {
+                Some("none") => body["transform"] = Value::Null,
+                Some(t) => body["transform"] = json!(t),
+                None => {}
             }
             if !headers.is_empty() {
                 body["headers"] = parse_headers(&headers)?;

@@ -4,6 +4,7 @@ mod client;
 mod output;
 pub mod run;
 pub mod transfer;
+pub mod transform;
 
 use crate::config::{self, DeliveryConfig, SandboxLimits, ServerConfig};
 use crate::delivery::guard::AddressGuard;
@@ -102,6 +103,9 @@ pub enum Command {
     /// Run one request through a handler component locally, without a
     /// server: prints the response, what it would emit or publish, and its output.
     Run(run::RunArgs),
+    /// Run one event through an outbound transform component locally,
+    /// without a server: prints what would be signed and sent.
+    Transform(transform::TransformArgs),
     /// Apply the PostgreSQL schema migrations and exit (`serve` applies
     /// them too, at start).
     Migrate(StoreArgs),
@@ -155,6 +159,12 @@ pub struct ServeArgs {
     /// Base of the webhook URLs handed out; defaults to `http://` and the listen address.
     #[arg(long, env = "HOOKHOST_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Linear memory limit of an outbound transform, in MiB.
+    #[arg(long, env = "HOOKHOST_TRANSFORM_MEMORY_LIMIT_MB", default_value_t = config::DEFAULT_TRANSFORM_MEMORY_BYTES >> 20)]
+    pub transform_memory_limit_mb: usize,
+    /// Wall-time limit of an outbound transform, in milliseconds.
+    #[arg(long, env = "HOOKHOST_TRANSFORM_TIMEOUT_MS", default_value_t = config::DEFAULT_TRANSFORM_TIMEOUT.as_millis() as u64)]
+    pub transform_timeout_ms: u64,
     /// Linear memory limit of a handler, in MiB.
     #[arg(long, env = "HOOKHOST_MEMORY_LIMIT_MB", default_value_t = config::DEFAULT_MEMORY_BYTES >> 20)]
     pub memory_limit_mb: usize,
@@ -314,6 +324,8 @@ impl ServeArgs {
                 max_records_total_bytes: self.max_records_total_bytes,
                 max_log_bytes: self.max_log_bytes,
                 max_concurrent: self.max_concurrent,
+                transform_memory_bytes: self.transform_memory_limit_mb << 20,
+                transform_timeout: Duration::from_millis(self.transform_timeout_ms),
             },
             max_module_bytes: self.max_module_bytes,
             invocations_kept: self.invocations_kept,
@@ -474,6 +486,9 @@ pub enum EndpointCmd {
         /// Delivery order: parallel (default) or fifo (acceptance order, one at a time).
         #[arg(long)]
         ordering: Option<String>,
+        /// A transform module run on each delivery before it is first sent.
+        #[arg(long)]
+        transform: Option<String>,
         /// Create it disabled.
         #[arg(long)]
         disabled: bool,
@@ -525,6 +540,9 @@ pub enum EndpointCmd {
         /// New delivery order: parallel or fifo.
         #[arg(long)]
         ordering: Option<String>,
+        /// New transform module; `none` removes it.
+        #[arg(long)]
+        transform: Option<String>,
         /// Enable it (also after an automatic disable).
         #[arg(long, conflicts_with = "disable")]
         enable: bool,

@@ -161,6 +161,9 @@ pub fn print(kind: Kind, v: &Value) {
             if v["ordering"] == "fifo" {
                 println!("ordering  fifo");
             }
+            if !v["transform"].is_null() {
+                println!("transform {}", s(&v["transform"]));
+            }
             if !v["rate_limit"].is_null() {
                 println!(
                     "rate      {}/s, burst {}",

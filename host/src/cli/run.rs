@@ -193,7 +193,7 @@ pub async fn run(args: RunArgs) -> Result<bool, String> {
     Ok(ok)
 }
 
-fn read_body(arg: &str) -> Result<Vec<u8>, String> {
+pub(super) fn read_body(arg: &str) -> Result<Vec<u8>, String> {
     match arg.strip_prefix('@') {
         Some("-") => {
             let mut buf = Vec::new();
@@ -209,7 +209,7 @@ fn read_body(arg: &str) -> Result<Vec<u8>, String> {
 /// `$XDG_CACHE_HOME/hookhost/compiled` or `~/.cache/hookhost/compiled`,
 /// private to the user: compiled artifacts are loaded as trusted code, so
 /// the directory must not be writable by others (never a shared `/tmp`).
-fn cache_dir() -> Result<PathBuf, String> {
+pub(super) fn cache_dir() -> Result<PathBuf, String> {
     let base = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))

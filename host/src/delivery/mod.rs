@@ -82,6 +82,8 @@ pub struct NewEndpoint {
     pub secret: Option<String>,
     /// Signature scheme.
     pub signature: SignatureScheme,
+    /// Transform module (checked by the caller: a transform of the workspace).
+    pub transform: Option<String>,
 }
 
 /// A partial endpoint update; `None` leaves a field unchanged.
@@ -108,6 +110,8 @@ pub struct EndpointPatch {
     /// New scheme. Switching between a shared-secret scheme and
     /// `standard-ed25519` generates a secret of the new kind.
     pub signature: Option<SignatureScheme>,
+    /// New transform; `Some(None)` removes it.
+    pub transform: Option<Option<String>>,
 }
 
 /// The result of accepting an event.
@@ -138,6 +142,8 @@ pub struct Outbound {
     claims: std::sync::Mutex<Claims>,
     /// Manual retries so far (see [`Outbound::requeues`]).
     requeued: std::sync::atomic::AtomicU64,
+    /// Where endpoints' transform modules are found (set once at start).
+    registry: std::sync::OnceLock<Arc<crate::registry::Registry>>,
 }
 
 #[derive(Default)]
@@ -187,6 +193,7 @@ impl Outbound {
             cache: Default::default(),
             claims: Default::default(),
             requeued: Default::default(),
+            registry: Default::default(),
         }
     }
 
@@ -238,6 +245,16 @@ impl Outbound {
         let mut cache = self.cache.write().unwrap_or_else(|e| e.into_inner());
         cache.generation += 1;
         cache.endpoints = None;
+    }
+
+    /// Finds endpoints' transforms in `registry`'s modules.
+    pub fn set_registry(&self, registry: Arc<crate::registry::Registry>) {
+        let _ = self.registry.set(registry);
+    }
+
+    /// The registry holding transform modules, once set.
+    pub(crate) fn registry(&self) -> Option<&Arc<crate::registry::Registry>> {
+        self.registry.get()
     }
 
     /// The store.
@@ -311,6 +328,7 @@ impl Outbound {
         }
         let now = Utc::now();
         let record = EndpointRecord {
+            transform: new.transform,
             workspace_id: new.workspace_id,
             id: ids::new("ep").0,
             url,
@@ -375,6 +393,9 @@ impl Outbound {
         }
         if let Some(d) = patch.description {
             ep.description = d;
+        }
+        if let Some(t) = patch.transform {
+            ep.transform = t;
         }
         if let Some(h) = patch.headers {
             ep.headers = h;
@@ -806,6 +827,7 @@ fn check_rate_limit(r: &RateLimit) -> Result<()> {
 
 pub(crate) fn new_delivery(event: &EventRecord, ep: &EndpointRecord) -> DeliveryRecord {
     DeliveryRecord {
+        transformed: None,
         workspace_id: event.workspace_id.clone(),
         id: ids::new("dlv").0,
         event_id: event.id.clone(),

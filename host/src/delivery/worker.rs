@@ -9,11 +9,12 @@
 //! `--delivery-lease`.
 
 use super::Outbound;
-use crate::config::{ATTEMPT_BODY_BYTES, MAX_RETRY_AFTER};
+use crate::config::{ATTEMPT_BODY_BYTES, MAX_RETRY_AFTER, MAX_TRANSFORMED_BODY};
+use crate::runtime::{Message, TransformOutcome};
 use crate::signing;
 use crate::store::{
-    AttemptRecord, DeliveryOrder, DeliveryRecord, DeliveryStatus, DueDelivery, EventRecord,
-    QueuePos, RateLimit, Store,
+    AttemptRecord, DeliveryOrder, DeliveryRecord, DeliveryStatus, DueDelivery, EndpointRecord,
+    EventRecord, QueuePos, RateLimit, Store, TransformedMessage,
 };
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -468,28 +469,33 @@ impl DeliveryWorker {
             }
         };
 
-        let body = envelope(&event);
-        let headers = signing::sign(
-            endpoint.signature,
-            &endpoint.signing_secrets(now),
-            &event.id,
-            &endpoint.id,
-            now.timestamp(),
-            &body,
-        );
+        // What to send: the event's envelope to the endpoint, or what the
+        // endpoint's transform made of it on the first attempt (stored with
+        // the delivery; retries resend it without running it again).
+        let message = match (&d.transformed, &endpoint.transform) {
+            (Some(t), _) => Ok(t.clone()),
+            (None, None) => Ok(TransformedMessage {
+                body: String::new(),
+                url: endpoint.url.clone(),
+                headers: endpoint.headers.clone(),
+            }),
+            (None, Some(name)) => match self.transform(&endpoint, name, &event).await {
+                Ok(Some(t)) => {
+                    d.transformed = Some(t.clone());
+                    Ok(t)
+                }
+                Ok(None) => {
+                    d.status = DeliveryStatus::Skipped;
+                    d.next_attempt_at = None;
+                    d.last_error = None;
+                    d.updated_at = now;
+                    store.record_attempt(pos, &d, None).await?;
+                    return Ok(None);
+                }
+                Err(e) => Err(e),
+            },
+        };
         let started = Instant::now();
-        let mut req = self
-            .client
-            .post(&endpoint.url)
-            .header("content-type", "application/json")
-            .body(body);
-        for (name, value) in headers {
-            req = req.header(name, value);
-        }
-        // Checked when set: valid, and none of the names set above.
-        for (name, value) in &endpoint.headers {
-            req = req.header(name.as_str(), value.as_str());
-        }
         let mut attempt = AttemptRecord {
             delivery_id: d.id.clone(),
             attempt: d.attempts + 1,
@@ -500,10 +506,40 @@ impl DeliveryWorker {
             error: None,
         };
         let mut retry_after = None;
-        let refused = super::http::refused_literal(self.outbound.guard(), &endpoint.url);
-        let sent = match refused {
-            Some(why) => Err(why),
-            None => req.send().await.map_err(|e| describe(&e)),
+        let sent = match message {
+            // A failed transform sends nothing.
+            Err(why) => Err(why),
+            Ok(m) => match super::http::refused_literal(self.outbound.guard(), &m.url) {
+                Some(why) => Err(why),
+                None => {
+                    let body = if d.transformed.is_some() {
+                        m.body.into_bytes()
+                    } else {
+                        envelope(&event)
+                    };
+                    let signed = signing::sign(
+                        endpoint.signature,
+                        &endpoint.signing_secrets(now),
+                        &event.id,
+                        &endpoint.id,
+                        now.timestamp(),
+                        &body,
+                    );
+                    let mut req = self
+                        .client
+                        .post(&m.url)
+                        .header("content-type", "application/json")
+                        .body(body);
+                    for (name, value) in signed {
+                        req = req.header(name, value);
+                    }
+                    // Checked when set: valid, and none of the names set above.
+                    for (name, value) in &m.headers {
+                        req = req.header(name.as_str(), value.as_str());
+                    }
+                    req.send().await.map_err(|e| describe(&e))
+                }
+            },
         };
         match sent {
             Ok(mut resp) => {
@@ -648,6 +684,85 @@ impl DeliveryWorker {
         claim.disarm();
         self.finish_claim(&delivery.id).await;
         result
+    }
+}
+
+impl DeliveryWorker {
+    /// Runs endpoint `ep`'s transform `name` on the message `event` would
+    /// be sent as: `Ok(None)` when it skips the endpoint, the error (which
+    /// fails the attempt) when it fails or returns something unusable.
+    async fn transform(
+        &self,
+        ep: &EndpointRecord,
+        name: &str,
+        event: &EventRecord,
+    ) -> Result<Option<TransformedMessage>, String> {
+        let fail = |why: String| format!("transform {name:?}: {why}");
+        let registry = self
+            .outbound
+            .registry()
+            .ok_or_else(|| fail("transforms are not available here".into()))?;
+        let module = registry
+            .module(&ep.workspace_id, name)
+            .ok_or_else(|| fail("no such module (any more); nothing was sent".into()))?;
+        let message = Message {
+            event_type: event.event_type.clone(),
+            body: String::from_utf8(envelope(event)).expect("envelopes are JSON text"),
+            url: ep.url.clone(),
+            headers: ep
+                .headers
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        };
+        let ran = registry.runtime().transform(&module.handler, message).await;
+        tracing::debug!(
+            transform = name,
+            duration_ms = ran.duration.as_secs_f64() * 1000.0,
+            "transform ran"
+        );
+        if !ran.output.is_empty() {
+            tracing::info!(transform = name, output = %ran.output.trim_end(), "transform output");
+        }
+        let m = match ran.outcome {
+            Err(f) => {
+                return Err(fail(format!(
+                    "{} ({}); nothing was sent",
+                    f.message,
+                    f.kind.as_str()
+                )));
+            }
+            Ok(TransformOutcome::Skip) => return Ok(None),
+            Ok(TransformOutcome::Send(m)) => m,
+        };
+        if m.body.len() > MAX_TRANSFORMED_BODY {
+            return Err(fail(format!(
+                "the body it returned ({} bytes) exceeds {MAX_TRANSFORMED_BODY} bytes; nothing was sent",
+                m.body.len()
+            )));
+        }
+        let mut headers = std::collections::BTreeMap::new();
+        for (k, v) in m.headers {
+            headers.insert(k.to_ascii_lowercase(), v);
+        }
+        super::headers::check(&headers).map_err(|e| fail(format!("{e}; nothing was sent")))?;
+        let url = if m.url == ep.url {
+            m.url
+        } else {
+            super::http::check_url(self.outbound.guard(), &m.url)
+                .await
+                .map_err(|e| {
+                    fail(format!(
+                        "the URL it returned is refused: {e}; nothing was sent"
+                    ))
+                })?
+                .to_string()
+        };
+        Ok(Some(TransformedMessage {
+            body: m.body,
+            url,
+            headers,
+        }))
     }
 }
 

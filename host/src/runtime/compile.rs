@@ -4,16 +4,45 @@
 use super::Runtime;
 use super::bindings::HandlerPre;
 use super::sandbox::Sandbox;
+use super::transformer_bindings::TransformerPre;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 use wasmtime::component::Component;
 
-/// A component that validated as a `hookhost:handler` handler, ready to run.
+/// A component that validated as a `hookhost:handler` handler or a
+/// `hookhost:transformer` transform, ready to run.
 pub struct CompiledHandler {
-    pub(super) pre: HandlerPre<Sandbox>,
+    pub(super) world: World,
     /// sha256 of the component bytes.
     pub sha256: String,
+}
+
+/// The world a compiled component implements.
+pub(super) enum World {
+    Handler(HandlerPre<Sandbox>),
+    Transformer(TransformerPre<Sandbox>),
+}
+
+/// What a module is: a webhook handler or an outbound transform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ComponentKind {
+    /// A component of the `hookhost:handler/handler` world: runs webhook requests.
+    Handler,
+    /// A component of the `hookhost:transformer/transformer` world: changes
+    /// endpoints' outgoing messages.
+    Transformer,
+}
+
+impl CompiledHandler {
+    /// Which world it implements.
+    pub fn kind(&self) -> ComponentKind {
+        match self.world {
+            World::Handler(_) => ComponentKind::Handler,
+            World::Transformer(_) => ComponentKind::Transformer,
+        }
+    }
 }
 
 /// Why an upload is not a usable handler. Each says what to do about it.
@@ -33,8 +62,9 @@ pub enum CompileError {
     Invalid(String),
     /// A valid component of another world.
     #[error(
-        "not a component of the `hookhost:handler/handler` world: {0}. \
-         Build it against the WIT in `wit/` (world `handler`)"
+        "not a component of the `hookhost:handler/handler` or the \
+         `hookhost:transformer/transformer` world: {0}. Build it against the WIT in \
+         `wit/` (world `handler`) or `wit/transformer/` (world `transformer`)"
     )]
     WrongWorld(String),
     /// A component that would create more memories, tables or instances
@@ -110,10 +140,15 @@ impl Runtime {
             .linker
             .instantiate_pre(component)
             .map_err(|e| CompileError::WrongWorld(format!("{e:#}")))?;
-        let pre = HandlerPre::new(instance_pre)
-            .map_err(|e| CompileError::WrongWorld(format!("{e:#}")))?;
+        let world = match HandlerPre::new(instance_pre.clone()) {
+            Ok(pre) => World::Handler(pre),
+            Err(handler) => match TransformerPre::new(instance_pre) {
+                Ok(pre) => World::Transformer(pre),
+                Err(_) => return Err(CompileError::WrongWorld(format!("{handler:#}"))),
+            },
+        };
         Ok(CompiledHandler {
-            pre,
+            world,
             sha256: sha256.to_string(),
         })
     }

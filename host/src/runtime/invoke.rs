@@ -13,7 +13,7 @@ pub const MAX_RESPONSE_HEADERS: usize = 100;
 pub const MAX_RESPONSE_HEADER_BYTES: usize = 64 << 10;
 
 /// Slack given to the backstop timer beyond the epoch-based limit.
-const BACKSTOP_SLACK: Duration = Duration::from_millis(500);
+pub(super) const BACKSTOP_SLACK: Duration = Duration::from_millis(500);
 
 /// Something the guest asked the host to record.
 #[derive(Debug)]
@@ -122,23 +122,16 @@ impl Runtime {
         ctx: Context,
     ) -> Invocation {
         let started = Instant::now();
-        let mut store = Store::new(&self.engine, Sandbox::new(&self.limits));
-        store.limiter(|s| &mut s.limiter);
+        let mut store = self.sandboxed_store(&self.limits, started);
         let timeout = self.limits.timeout;
-        let deadline = started + timeout;
-        // Yield to the executor every tick so a spinning guest cannot hold a
-        // worker thread, and trap once the deadline has passed.
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(move |_| {
-            if Instant::now() >= deadline {
-                Err(LimitExceeded::Timeout(timeout.as_millis()).into())
-            } else {
-                Ok(UpdateDeadline::Yield(1))
-            }
-        });
 
         let call = async {
-            let instance = handler.pre.instantiate_async(&mut store).await?;
+            let super::compile::World::Handler(pre) = &handler.world else {
+                return Err(wasmtime::Error::msg(
+                    "this module is an outbound transform, not a webhook handler",
+                ));
+            };
+            let instance = pre.instantiate_async(&mut store).await?;
             instance.call_handle(&mut store, &req, &ctx).await
         };
         let result = match tokio::time::timeout(timeout + BACKSTOP_SLACK, call).await {
@@ -164,6 +157,30 @@ impl Runtime {
             output_dropped,
             duration: started.elapsed(),
         }
+    }
+
+    /// A store for one call under `limits`, its deadline counted from
+    /// `started`: memory and table limits, and an epoch callback that
+    /// yields to the executor every tick (a spinning guest cannot hold a
+    /// worker thread) and traps once the deadline has passed.
+    pub(super) fn sandboxed_store(
+        &self,
+        limits: &crate::config::SandboxLimits,
+        started: Instant,
+    ) -> Store<Sandbox> {
+        let mut store = Store::new(&self.engine, Sandbox::new(limits));
+        store.limiter(|s| &mut s.limiter);
+        let timeout = limits.timeout;
+        let deadline = started + timeout;
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            if Instant::now() >= deadline {
+                Err(LimitExceeded::Timeout(timeout.as_millis()).into())
+            } else {
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+        store
     }
 
     fn check_response(&self, resp: &Response) -> Result<(), Failure> {
@@ -213,7 +230,7 @@ impl Runtime {
     }
 }
 
-fn classify(e: &wasmtime::Error) -> Failure {
+pub(super) fn classify(e: &wasmtime::Error) -> Failure {
     let (kind, message) = if let Some(limit) = e.downcast_ref::<LimitExceeded>() {
         let kind = match limit {
             LimitExceeded::Memory(_) => FailureKind::MemoryLimit,

@@ -9,9 +9,11 @@ mod compile;
 mod host_api;
 mod invoke;
 mod sandbox;
+mod transform;
 
-pub use compile::{CompileError, CompiledHandler};
+pub use compile::{CompileError, CompiledHandler, ComponentKind};
 pub use invoke::{Failure, FailureKind, GuestRecord, Invocation, Outcome};
+pub use transform::{Message, TransformOutcome, Transformed};
 
 use crate::config::{EPOCH_TICK, SandboxLimits};
 use std::path::PathBuf;
@@ -26,6 +28,16 @@ pub mod bindings {
         path: "../wit",
         world: "handler",
         imports: { default: async | trappable },
+        exports: { default: async },
+    });
+}
+
+/// Host bindings generated from `wit/transformer/transformer.wit`.
+#[allow(missing_docs)]
+pub mod transformer_bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit/transformer",
+        world: "transformer",
         exports: { default: async },
     });
 }

@@ -27,11 +27,28 @@ pub enum DeliveryStatus {
     Success,
     /// Retries exhausted, or the endpoint is gone or disabled.
     Failed,
+    /// The endpoint's transform decided not to send it.
+    Skipped,
+}
+
+/// The message a transform made of a delivery: what every attempt sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TransformedMessage {
+    /// The body sent.
+    pub body: String,
+    /// Where it is sent.
+    pub url: String,
+    /// Custom headers sent.
+    pub headers: std::collections::BTreeMap<String, String>,
 }
 
 /// One event on its way to one endpoint.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DeliveryRecord {
+    /// What the endpoint's transform made of the event, once it ran: every
+    /// attempt sends this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transformed: Option<TransformedMessage>,
     /// The workspace it belongs to (`default` when absent).
     #[serde(
         default = "super::default_workspace",

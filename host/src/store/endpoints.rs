@@ -20,6 +20,10 @@ pub struct RetiredSecret {
 /// A subscribed endpoint.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EndpointRecord {
+    /// The transform module (of its workspace) run on each delivery's
+    /// message before it is first sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transform: Option<String>,
     /// The workspace it belongs to (`default` when absent).
     #[serde(
         default = "super::default_workspace",

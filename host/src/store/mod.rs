@@ -28,7 +28,9 @@ pub use backend::{Backend, Change, DueDelivery, QueuePos};
 pub use batch::IDEMPOTENCY_WINDOW;
 pub use commit::{Committer, InvocationCommit};
 pub use dedup::DedupRecord;
-pub use deliveries::{AttemptRecord, DeliveryFilter, DeliveryRecord, DeliveryStatus};
+pub use deliveries::{
+    AttemptRecord, DeliveryFilter, DeliveryRecord, DeliveryStatus, TransformedMessage,
+};
 pub use emissions::EmissionRecord;
 pub(crate) use endpoints::integral_opt;
 pub use endpoints::{DeliveryOrder, EndpointRecord, RateLimit, RetiredSecret};

@@ -1,6 +1,6 @@
 //! `/v1/endpoints`: subscribe URLs to events; secrets, recovery, test sends.
 
-use super::scope::Caller;
+use super::scope::{Access, Caller};
 use crate::api::AppState;
 use crate::api::error::{ApiError, ApiJson, ErrorResponses};
 use crate::config::{
@@ -10,6 +10,7 @@ use crate::config::{
 use crate::delivery::headers;
 use crate::delivery::matching::filter::{COMBINATORS, OPERATORS};
 use crate::delivery::{EndpointPatch, NewEndpoint};
+use crate::runtime::ComponentKind;
 use crate::signing::{self, SIGNING_KEY_PATTERN, SignatureScheme};
 use crate::store::Page;
 use crate::store::{DeliveryOrder, EndpointRecord, RateLimit};
@@ -542,6 +543,11 @@ pub(crate) struct EndpointIn {
     /// Signature scheme of deliveries.
     #[serde(default)]
     signature: SignatureScheme,
+    /// A transform module of the workspace (`hookhost:transformer` world)
+    /// run on each delivery's message before it is first sent
+    /// (docs/transforms.md).
+    #[schema(pattern = r"^[A-Za-z0-9._-]{1,64}$")]
+    transform: Option<String>,
 }
 
 fn yes() -> bool {
@@ -580,6 +586,10 @@ pub(crate) struct EndpointPatchIn {
     /// `GET /v1/endpoints/{id}/secret`) and ends the grace of rotated-out
     /// ones; between shared-secret schemes the secret stays.
     signature: Option<SignatureScheme>,
+    /// New transform module; `null` removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, pattern = r"^[A-Za-z0-9._-]{1,64}$")]
+    transform: Option<Option<String>>,
 }
 
 /// An endpoint as listed: the secret only as a hint.
@@ -615,6 +625,8 @@ pub(crate) struct EndpointOut {
     disabled_reason: Option<String>,
     /// Start of the current failing streak.
     failing_since: Option<DateTime<Utc>>,
+    /// The transform module, if any.
+    transform: Option<String>,
     /// Creation time.
     created_at: DateTime<Utc>,
     /// Last change.
@@ -709,6 +721,7 @@ fn endpoint_out(ep: EndpointRecord) -> EndpointOut {
         secret_hint: format!("{hint}…"),
         disabled_reason: ep.disabled_reason,
         failing_since: ep.failing_since,
+        transform: ep.transform,
         created_at: ep.created_at,
         updated_at: ep.updated_at,
     }
@@ -720,6 +733,29 @@ fn with_secret(ep: EndpointRecord) -> EndpointWithSecret {
     EndpointWithSecret {
         endpoint: endpoint_out(ep),
         secret,
+    }
+}
+
+/// Checks that `name` is a transform module of the caller's workspace; a
+/// portal link cannot set transforms (modules are the operator's).
+fn check_transform(state: &AppState, caller: &Caller, name: &str) -> Result<(), ApiError> {
+    if matches!(caller.access, Access::Portal { .. }) {
+        return Err(ApiError::forbidden(
+            "a portal link cannot change an endpoint's transform",
+        ));
+    }
+    match state.registry.module(&caller.workspace_id, name) {
+        Some(m) if m.handler.kind() == ComponentKind::Transformer => Ok(()),
+        Some(_) => Err(ApiError::invalid(format!(
+            "transform: module {name:?} is a webhook handler, not a transform \
+             (a component of the `hookhost:transformer` world)"
+        ))),
+        None if super::modules::valid_module_name(name) => Err(ApiError::not_found(format!(
+            "transform: no module {name:?}: upload the transform first"
+        ))),
+        None => Err(ApiError::invalid(
+            "transform: module names are 1-64 characters of letters, digits, '-', '_' or '.'",
+        )),
     }
 }
 
@@ -749,7 +785,11 @@ pub(crate) async fn create(
 ) -> Result<impl IntoResponse, ApiError> {
     check_url_form(&body.url)?;
     check_secret(body.secret.as_deref())?;
+    if let Some(t) = &body.transform {
+        check_transform(&state, &caller, t)?;
+    }
     let new = NewEndpoint {
+        transform: body.transform,
         max_endpoints: state
             .quotas(&caller.workspace_id)
             .max_endpoints
@@ -818,7 +858,19 @@ pub(crate) async fn update(
     if let Some(url) = &body.url {
         check_url_form(url)?;
     }
+    if let Some(t) = &body.transform {
+        match t {
+            Some(t) => check_transform(&state, &caller, t)?,
+            None if matches!(caller.access, Access::Portal { .. }) => {
+                return Err(ApiError::forbidden(
+                    "a portal link cannot change an endpoint's transform",
+                ));
+            }
+            None => {}
+        }
+    }
     let patch = EndpointPatch {
+        transform: body.transform,
         url: body.url,
         events: body.events,
         filters: body.filters,

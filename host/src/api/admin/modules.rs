@@ -4,6 +4,7 @@ use super::scope::Caller;
 use crate::api::AppState;
 use crate::api::error::{ApiError, ApiQuery, ErrorResponses};
 use crate::registry::LoadedModule;
+use crate::runtime::ComponentKind;
 use crate::store::Page;
 use axum::Router;
 use axum::extract::rejection::BytesRejection;
@@ -65,6 +66,9 @@ pub(crate) struct ModuleOut {
     created_at: chrono::DateTime<chrono::Utc>,
     /// Last upload.
     updated_at: chrono::DateTime<chrono::Utc>,
+    /// `handler` (runs webhook requests) or `transformer` (changes
+    /// endpoints' outgoing messages).
+    kind: ComponentKind,
     /// Ids of the webhooks handled by this module.
     webhooks: Vec<String>,
 }
@@ -78,6 +82,7 @@ fn module_out(state: &AppState, m: &LoadedModule) -> ModuleOut {
         size: r.size,
         created_at: r.created_at,
         updated_at: r.updated_at,
+        kind: m.handler.kind(),
         webhooks: state.registry.module_users(ws, &r.name),
     }
 }
@@ -163,7 +168,7 @@ pub(crate) async fn show(
     Ok(Json(module_out(&state, &module)))
 }
 
-/// Deletes a module no webhook uses (409 otherwise).
+/// Deletes a module no webhook or endpoint uses (409 otherwise).
 #[utoipa::path(delete, path = "/v1/modules/{name}", tag = "modules", params(("name" = String, Path, description = "Module name")),
     responses((status = 204, description = "Deleted"), ErrorResponses))]
 pub(crate) async fn remove(
@@ -171,6 +176,25 @@ pub(crate) async fn remove(
     caller: Caller,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    let users: Vec<_> = state
+        .outbound
+        .endpoints()
+        .await?
+        .into_iter()
+        .filter(|e| e.workspace_id == caller.workspace_id && e.transform.as_ref() == Some(&name))
+        .map(|e| e.id)
+        .collect();
+    if !users.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            format!(
+                "module {name:?} is the transform of {} endpoint(s): {}; change them first",
+                users.len(),
+                users.join(", ")
+            ),
+        ));
+    }
     state
         .registry
         .delete_module(&caller.workspace_id, &name)

@@ -16,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_leases_by_endpoint.sql"),
     include_str!("migrations/0003_endpoint_pace.sql"),
     include_str!("migrations/0004_workspaces.sql"),
+    include_str!("migrations/0005_skipped_deliveries.sql"),
 ];
 
 /// Migrates the database `client` works in (`schema`, created if missing,

@@ -334,6 +334,7 @@ fn status_text(s: DeliveryStatus) -> &'static str {
         DeliveryStatus::Pending => "pending",
         DeliveryStatus::Success => "success",
         DeliveryStatus::Failed => "failed",
+        DeliveryStatus::Skipped => "skipped",
     }
 }
 
