@@ -789,3 +789,50 @@ fn workspace_token_event_type_and_portal_commands() {
     let (ok, _, stderr) = cli(&srv, &data, &["workspace", "get", &id]);
     assert!(!ok && stderr.contains("404"), "{stderr}");
 }
+
+#[test]
+fn transform_runs_one_event_locally() {
+    let wasm = guests::component_path("slack-transform");
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_hookhost"))
+            .arg("transform")
+            .arg(&wasm)
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, out, err) = run(&[
+        "--type",
+        "invoice.paid",
+        "--data",
+        r#"{"amount": 42, "password": "hunter2"}"#,
+        "--url",
+        "https://hooks.slack.test/x",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.starts_with("send"), "{out}");
+    assert!(out.contains("POST https://hooks.slack.test/x"), "{out}");
+    assert!(
+        out.contains("*amount*: 42") && !out.contains("hunter2"),
+        "{out}"
+    );
+    let (code, out, _) = run(&["--data", r#"{"quiet": true}"#, "--json"]);
+    assert_eq!(code, Some(0));
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["outcome"], "skip");
+    let (code, out, _) = run(&["--data", "not json"]);
+    assert_eq!(code, Some(2), "{out}");
+    // A handler is not a transform.
+    let echo = guests::component_path("echo");
+    let out = Command::new(env!("CARGO_BIN_EXE_hookhost"))
+        .args(["transform", echo.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("hookhost run"));
+}

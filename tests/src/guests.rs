@@ -81,8 +81,9 @@ fn ensure_wasm_target(root: &std::path::Path) {
 /// How to build each non-Rust example: `(directory under examples/, command)`.
 /// Each command takes the output path as its last argument and uses only the
 /// toolchains `scripts/guest-toolchains.sh` installs.
-const FOREIGN: [(&str, &[&str]); 4] = [
+const FOREIGN: [(&str, &[&str]); 5] = [
     ("python-echo", &["./build.sh"]),
+    ("python-transform", &["./build.sh"]),
     ("python-stripe", &["./build.sh"]),
     ("js-echo", &["node", "build.mjs"]),
     ("c-echo", &["./build.sh"]),

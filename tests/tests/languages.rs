@@ -370,3 +370,49 @@ async fn large_upload_does_not_block_and_its_compilation_survives_a_restart() {
     }
     srv.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_transform_drops_reshapes_and_routes() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = server(dir.path()).await;
+    let receiver = Receiver::start().await;
+    let (status, m) = srv
+        .upload("python-transform", example("python-transform"))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{m}");
+    assert_eq!(m["kind"], "transformer");
+    let (status, ep) = srv
+        .send(srv.admin(Method::POST, "/endpoints").json(
+            &json!({"url": receiver.url, "events": ["order.*"], "transform": "python-transform"}),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{ep}");
+    for data in [
+        json!({"internal": true, "order_id": 1}),
+        json!({"order_id": 7, "total": 12.5, "email": "a@b.c"}),
+    ] {
+        let (status, _) = srv
+            .send(
+                srv.admin(Method::POST, "/events")
+                    .json(&json!({"type": "order.created", "data": data})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+    }
+    let got = receiver.wait_for(1, WAIT).await;
+    let body = got[0].json();
+    assert_eq!(body["event"], "order.created", "{body}");
+    assert_eq!(
+        body["fields"],
+        json!({"order_id": 7, "total": 12.5}),
+        "{body}"
+    );
+    srv.wait_queue_empty().await;
+    // The internal one was skipped: one request, and a skipped delivery.
+    assert_eq!(receiver.received().len(), 1);
+    let (_, skipped) = srv
+        .send(srv.admin(Method::GET, "/deliveries?status=skipped"))
+        .await;
+    assert_eq!(skipped["data"].as_array().unwrap().len(), 1, "{skipped}");
+    srv.stop().await;
+}
