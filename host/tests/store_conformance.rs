@@ -15,8 +15,8 @@ use hookhost::signing::SignatureScheme;
 use hookhost::store::{
     AttemptRecord, Backend, Change, DedupRecord, DeliveryFilter, DeliveryOrder, DeliveryRecord,
     DeliveryStatus, EmissionRecord, EndpointRecord, EventRecord, InvocationCommit,
-    InvocationRecord, MetaKind, MetaRecord, ModuleRecord, Postgres, QueuePos, Sled, WebhookRecord,
-    ids,
+    InvocationRecord, MetaKind, MetaRecord, ModuleRecord, Postgres, QueuePos, Sled,
+    TransformedMessage, WebhookRecord, ids,
 };
 use serde_json::value::RawValue;
 use std::collections::{BTreeMap, HashMap};
@@ -71,6 +71,7 @@ conformance!(
     tenancy_records_round_trip,
     records_are_listed_and_purged_per_workspace,
     recent_attempts_are_those_of_recent_deliveries_of_the_workspace,
+    transformed_and_skipped_deliveries_are_kept,
 );
 
 async fn with_sled<F, Fut>(test: F)
@@ -161,6 +162,7 @@ fn event(event_type: &str) -> EventRecord {
 /// A delivery of `event` to `endpoint_id`, due at the event's creation.
 fn delivery(event: &EventRecord, endpoint_id: &str) -> DeliveryRecord {
     DeliveryRecord {
+        transformed: None,
         workspace_id: "default".into(),
         id: ids::new("dlv").0,
         event_id: event.id.clone(),
@@ -224,6 +226,7 @@ fn webhook(id: &str, description: &str) -> WebhookRecord {
 fn endpoint(url: &str) -> EndpointRecord {
     let now = Utc::now();
     EndpointRecord {
+        transform: None,
         workspace_id: "default".into(),
         id: ids::new("ep").0,
         url: url.into(),
@@ -1626,5 +1629,70 @@ async fn recent_attempts_are_those_of_recent_deliveries_of_the_workspace(s: Stor
             .await
             .unwrap()
             .is_empty()
+    );
+}
+
+// ---- transforms ----
+
+async fn transformed_and_skipped_deliveries_are_kept(s: Store) {
+    let e = event("t");
+    let d1 = delivery(&e, "ep_t");
+    let d2 = delivery(&e, "ep_u");
+    s.accept_event(&e, &[d1.clone(), d2.clone()], None)
+        .await
+        .unwrap();
+    // A transformed message kept with a pending delivery after a failed attempt.
+    let message = TransformedMessage {
+        body: r#"{"text":"hi"}"#.into(),
+        url: "http://127.0.0.1:9/x".into(),
+        headers: BTreeMap::from([("x-a".to_string(), "1".to_string())]),
+    };
+    let retry = DeliveryRecord {
+        transformed: Some(message.clone()),
+        attempts: 1,
+        next_attempt_at: Some(Utc::now() + Duration::seconds(5)),
+        ..d1.clone()
+    };
+    let attempt = AttemptRecord {
+        delivery_id: d1.id.clone(),
+        attempt: 1,
+        at: Utc::now(),
+        status_code: Some(500),
+        latency_ms: 1.0,
+        response_body: String::new(),
+        error: None,
+    };
+    s.record_attempt(QueuePos::of(&d1).as_ref(), &retry, Some(&attempt))
+        .await
+        .unwrap();
+    let stored = s.get_delivery(&d1.id).await.unwrap().unwrap();
+    assert_eq!(stored.transformed, Some(message));
+    // A skipped one leaves the queue and is listed by its status.
+    let skipped = DeliveryRecord {
+        status: DeliveryStatus::Skipped,
+        next_attempt_at: None,
+        ..d2.clone()
+    };
+    s.record_attempt(QueuePos::of(&d2).as_ref(), &skipped, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.get_delivery(&d2.id).await.unwrap().unwrap().status,
+        DeliveryStatus::Skipped
+    );
+    let of_skipped = DeliveryFilter {
+        status: Some(DeliveryStatus::Skipped),
+        ..Default::default()
+    };
+    let listed = s.list_deliveries(&of_skipped, None, 10).await.unwrap();
+    assert_eq!(listed.data.len(), 1);
+    assert_eq!(listed.data[0].id, d2.id);
+    let due = s
+        .due_deliveries(Utc::now() + Duration::hours(1), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        due.iter().map(|d| d.id.clone()).collect::<Vec<_>>(),
+        vec![d1.id]
     );
 }

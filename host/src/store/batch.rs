@@ -221,6 +221,7 @@ mod tests {
             source: None,
         };
         let delivery = DeliveryRecord {
+            transformed: None,
             workspace_id: "default".into(),
             id: ids::new("dlv").0,
             event_id: event.id.clone(),
