@@ -196,6 +196,7 @@ async function modulesPage() {
   });
   const rows = page.data.map((m) => h('tr', { dataset: { module: m.name } },
     h('td', {}, m.name),
+    h('td', { class: 'module-kind' }, m.kind),
     h('td', {}, `${(m.size / 1024).toFixed(1)} KiB`),
     h('td', { class: 'mono', title: m.sha256 }, m.sha256.slice(0, 16) + '…'),
     h('td', {}, m.webhooks.length ? m.webhooks.map((w) => h('div', { class: 'mono' }, w)) : h('span', { class: 'muted' }, 'none')),
@@ -207,7 +208,7 @@ async function modulesPage() {
       },
     }, 'Delete'))));
   render(h('h1', {}, 'Modules'), form,
-    table(['Name', 'Size', 'sha256', 'Used by webhooks', 'Updated', ''], rows, 'No modules yet: upload a handler component.'));
+    table(['Name', 'Kind', 'Size', 'sha256', 'Used by webhooks', 'Updated', ''], rows, 'No modules yet: upload a handler or transform component.'));
 }
 
 // --- webhooks ---------------------------------------------------------------
@@ -308,6 +309,7 @@ function endpointForm(ep, onDone) {
     ['parallel', 'fifo'].map((o) => h('option', { value: o, selected: (ep?.ordering || 'parallel') === o }, o)));
   const signature = h('select', { name: 'signature' },
     ['standard', 'standard-ed25519', 'hex', 'typo3'].map((s) => h('option', { value: s, selected: ep?.signature === s }, s)));
+  const transform = h('input', { type: 'text', name: 'transform', placeholder: 'none', pattern: '[A-Za-z0-9._\\-]{1,64}', value: ep?.transform || '' });
   const form = h('form', { class: 'card endpoint-form' },
     h('h2', {}, ep ? `Edit ${ep.id}` : 'Create an endpoint'),
     h('label', {}, 'URL ', url),
@@ -319,6 +321,7 @@ function endpointForm(ep, onDone) {
     h('label', {}, 'Burst (extra deliveries at once after a quiet spell) ', burst),
     h('label', {}, 'Order (fifo: in acceptance order, one at a time) ', ordering),
     h('label', {}, 'Signature ', signature),
+    h('label', {}, 'Transform (a transform module run before the first send; optional) ', transform),
     h('button', { type: 'submit' }, ep ? 'Save' : 'Create'));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
@@ -344,6 +347,8 @@ function endpointForm(ep, onDone) {
       rate_limit: rate.value ? { per_second: Number(rate.value), burst: Number(burst.value || 0) } : null,
       ordering: ordering.value,
       signature: signature.value,
+      // Empty means none (and removes one when editing).
+      transform: transform.value.trim() || null,
     };
     const saved = await attempt(async () => {
       try {
@@ -377,7 +382,8 @@ async function endpointsPage() {
       ep.filter ? h('div', { class: 'muted' }, `where ${JSON.stringify(ep.filter)}`) : null,
       Object.entries(ep.headers).map(([k, v]) => h('div', { class: 'muted endpoint-header' }, `${k}: ${v}`)),
       ep.rate_limit ? h('div', { class: 'muted endpoint-rate' }, `at most ${ep.rate_limit.per_second}/s, burst ${ep.rate_limit.burst}`) : null,
-      ep.ordering === 'fifo' ? h('div', { class: 'muted endpoint-order' }, 'fifo') : null),
+      ep.ordering === 'fifo' ? h('div', { class: 'muted endpoint-order' }, 'fifo') : null,
+      ep.transform ? h('div', { class: 'muted endpoint-transform' }, `transform: ${ep.transform}`) : null),
     h('td', {}, ep.active ? 'active' : h('span', { class: 'error' }, 'disabled'), ep.disabled_reason ? h('div', { class: 'muted' }, ep.disabled_reason) : null,
       ep.failing_since ? h('div', { class: 'muted' }, `failing since ${local(ep.failing_since)}`) : null),
     h('td', {}, ep.signature),

@@ -5,7 +5,9 @@ use super::page_limit;
 use super::scope::Caller;
 use crate::api::AppState;
 use crate::api::error::{ApiError, ApiQuery, ErrorResponses};
-use crate::store::{AttemptRecord, DeliveryFilter, DeliveryRecord, DeliveryStatus, Page};
+use crate::store::{
+    AttemptRecord, DeliveryFilter, DeliveryRecord, DeliveryStatus, Page, TransformedMessage,
+};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -64,6 +66,9 @@ pub(crate) struct DeliveryDetail {
     updated_at: chrono::DateTime<chrono::Utc>,
     /// Every attempt made, oldest first.
     attempts: Vec<AttemptRecord>,
+    /// What the endpoint's transform made of the event (sent by every
+    /// attempt), if it has one and it ran.
+    transformed: Option<TransformedMessage>,
 }
 
 impl DeliveryDetail {
@@ -80,6 +85,7 @@ impl DeliveryDetail {
             created_at: d.created_at,
             updated_at: d.updated_at,
             attempts,
+            transformed: d.transformed,
         }
     }
 }
