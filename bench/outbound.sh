@@ -2,6 +2,8 @@
 # Outbound throughput: durable, signed deliveries from POST /v1/events to a
 # loopback receiver, through the release server.
 #   bench/outbound.sh [events] [posting-concurrency] [endpoints]
+#   TRANSFORM=path/to/transform.wasm bench/outbound.sh ...  (every endpoint runs it)
+#   BENCH_ROUTE_BY_FILTER=1 bench/outbound.sh 20000 32 100  (100 filters per event)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EVENTS=${1:-20000}
@@ -17,4 +19,9 @@ RUST_LOG=warn HOOKHOST_ADMIN_TOKEN=bench-token "${HOOKHOST_BIN:-target/release/h
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; rm -rf "$DATA"' EXIT
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
+if [ -n "${TRANSFORM:-}" ]; then
+  curl -sf -H "Authorization: Bearer bench-token" --data-binary "@$TRANSFORM" \
+    "http://127.0.0.1:$PORT/v1/modules?name=bench-transform" >/dev/null
+  export BENCH_TRANSFORM=bench-transform
+fi
 target/release/outbound "http://127.0.0.1:$PORT" bench-token "$EVENTS" "$CONC" "$ENDPOINTS"

@@ -6,6 +6,12 @@
 //! Events are spread round-robin over `endpoints` endpoints (each
 //! subscribed to its own event type), so the per-endpoint concurrency
 //! limit does not cap the figure.
+//!
+//! `BENCH_TRANSFORM=<module>`: every endpoint runs that (uploaded)
+//! transform. `BENCH_ROUTE_BY_FILTER=1`: every endpoint subscribes to all
+//! events and an operator filter on `data.route` picks the one endpoint
+//! each event goes to, so each event is matched against every endpoint's
+//! filter.
 //! (bench/outbound.sh starts the server and runs this).
 
 use axum::extract::State;
@@ -53,11 +59,22 @@ async fn main() {
     tokio::spawn(async move { axum::serve(listener, app).await });
 
     let http = reqwest::Client::new();
+    let transform = std::env::var("BENCH_TRANSFORM").ok().filter(|t| !t.is_empty());
+    let by_filter = std::env::var("BENCH_ROUTE_BY_FILTER").is_ok_and(|v| v == "1");
     for e in 0..endpoints {
+        let mut ep = if by_filter {
+            json!({"url": format!("{recv_url}/{e}"), "events": ["bench.*"],
+                   "filter": {"data.route": {"$eq": e}}})
+        } else {
+            json!({"url": format!("{recv_url}/{e}"), "events": [format!("bench.e{e}")]})
+        };
+        if let Some(t) = &transform {
+            ep["transform"] = json!(t);
+        }
         let resp = http
             .post(format!("{base}/v1/endpoints"))
             .bearer_auth(&token)
-            .json(&json!({"url": format!("{recv_url}/{e}"), "events": [format!("bench.e{e}")]}))
+            .json(&ep)
             .send()
             .await
             .unwrap();
@@ -77,7 +94,8 @@ async fn main() {
                 let resp = http
                     .post(format!("{base}/v1/events"))
                     .bearer_auth(&token)
-                    .json(&json!({"type": format!("bench.e{}", (t * n + i) % endpoints), "data": {"task": t, "i": i, "pad": "x".repeat(100)}}))
+                    .json(&json!({"type": format!("bench.e{}", (t * n + i) % endpoints),
+                        "data": {"task": t, "i": i, "route": (t * n + i) % endpoints, "pad": "x".repeat(100)}}))
                     .send()
                     .await
                     .unwrap();
@@ -112,7 +130,10 @@ async fn main() {
         .collect();
     accept.sort();
     lag.sort();
-    println!("events={n} posting-concurrency={concurrency} endpoints={endpoints}");
+    println!(
+        "events={n} posting-concurrency={concurrency} endpoints={endpoints} transform={} route-by-filter={by_filter}",
+        transform.as_deref().unwrap_or("none")
+    );
     println!(
         "accept: {:.0} events/s, latency p50={:.2}ms p99={:.2}ms",
         n as f64 / accept_wall.as_secs_f64(),
