@@ -4,7 +4,6 @@ use crate::delivery::OutboundError;
 use crate::registry::RegistryError;
 use crate::runtime::CompileError;
 use crate::store::StoreError;
-use axum::extract::FromRequest;
 use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
