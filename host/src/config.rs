@@ -247,6 +247,9 @@ impl SandboxLimits {
 pub const DEFAULT_TRANSFORM_MEMORY_BYTES: usize = 16 << 20;
 /// Wall time of an outbound transform unless configured.
 pub const DEFAULT_TRANSFORM_TIMEOUT: Duration = Duration::from_millis(500);
+/// Bytes of a request's and a response's body kept by `capture`.
+pub const CAPTURE_BODY_BYTES: usize = 256 << 10;
+
 /// Largest body a transform may return (the attempt fails above).
 pub const MAX_TRANSFORMED_BODY: usize = 256 << 10;
 

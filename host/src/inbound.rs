@@ -2,14 +2,15 @@
 //! handler in a sandbox, commit what it recorded, and say what to answer.
 //! Knows nothing of axum; `api::ingress` does the HTTP framing.
 
+use crate::config::CAPTURE_BODY_BYTES;
 use crate::dedup::{Claim, Deduplicator, Leader};
 use crate::registry::{LiveWebhook, Registry};
 use crate::runtime::bindings::hookhost::handler::types::HandlerError;
 use crate::runtime::bindings::{Context, Request, Response};
 use crate::runtime::{GuestRecord, Outcome};
 use crate::store::{
-    Committer, DedupRecord, EmissionRecord, EventRecord, EventSource, InvocationCommit,
-    InvocationRecord, ids,
+    CapturedRequest, CapturedResponse, Committer, DedupRecord, EmissionRecord, EventRecord,
+    EventSource, InvocationCommit, InvocationRecord, capture_body, ids,
 };
 use crate::tenancy::{RateKind, Tenancy};
 use chrono::{DateTime, Utc};
@@ -35,6 +36,21 @@ pub enum Reply {
         /// Seconds to wait, for `Retry-After`.
         retry_after: u64,
     },
+}
+
+/// The result of [`Inbound::rerun`].
+pub struct Rerun {
+    /// The run as an invocation record (stored only when committed).
+    pub log: InvocationRecord,
+    /// The handler's response, if it returned one.
+    pub response: Option<Response>,
+    /// What it emitted or published: (`emit` | `publish`, type, JSON data).
+    /// Kept only when it succeeded, as for any invocation.
+    pub records: Vec<(&'static str, String, String)>,
+    /// Whether the run was logged and its records committed.
+    pub committed: bool,
+    /// Why committing failed, if it did.
+    pub commit_error: Option<String>,
 }
 
 /// Response header of a replayed answer: the invocation that produced it.
@@ -139,6 +155,8 @@ impl Inbound {
             emitted: 0,
             published: 0,
             output: None,
+            request: hook.record.capture.then(|| capture_request(&request)),
+            response: None,
         };
 
         let leader = match self.admit(webhook_id, &hook, &request, received_at).await {
@@ -189,6 +207,16 @@ impl Inbound {
             Outcome::Response(response) => {
                 log.status = response.status;
                 log.outcome = "ok".into();
+                if hook.record.capture {
+                    let (body_base64, body_bytes) =
+                        capture_body(&response.body, CAPTURE_BODY_BYTES);
+                    log.response = Some(CapturedResponse {
+                        status: response.status,
+                        headers: response.headers.clone(),
+                        body_base64,
+                        body_bytes,
+                    });
+                }
                 let commit = to_commit(
                     log,
                     &hook.record.workspace_id,
@@ -295,6 +323,126 @@ impl Inbound {
         }
     }
 
+    /// Runs a captured request again through `module` (the webhook's, or
+    /// another of its workspace), as webhook `hook` with its current
+    /// payload, in a fresh sandbox. With `commit`, the run is logged as a
+    /// new invocation and what it emitted or published is committed like
+    /// any invocation's; without, nothing is stored.
+    pub async fn rerun(
+        &self,
+        hook: &LiveWebhook,
+        module: &crate::registry::LoadedModule,
+        captured: &CapturedRequest,
+        body: Vec<u8>,
+        commit: bool,
+    ) -> Rerun {
+        let (invocation_id, _) = ids::new("inv");
+        let received_at = Utc::now();
+        let request = Request {
+            method: captured.method.clone(),
+            path: captured.path.clone(),
+            query: captured.query.clone(),
+            headers: captured.headers.clone(),
+            body,
+        };
+        let ctx = Context {
+            webhook_id: hook.record.id.clone(),
+            invocation_id: invocation_id.clone(),
+            payload: hook.payload_json.clone(),
+            received_at_ms: received_at.timestamp_millis() as u64,
+        };
+        let invocation = self
+            .registry
+            .runtime()
+            .invoke(&module.handler, request.clone(), ctx)
+            .await;
+        let mut log = InvocationRecord {
+            id: invocation_id.clone(),
+            webhook_id: hook.record.id.clone(),
+            received_at,
+            method: request.method.clone(),
+            path: request.path.clone(),
+            status: 0,
+            outcome: String::new(),
+            duration_ms: invocation.duration.as_secs_f64() * 1000.0,
+            error: None,
+            emitted: 0,
+            published: 0,
+            output: (!invocation.output.is_empty())
+                .then(|| invocation.output.trim_end().to_string()),
+            request: hook.record.capture.then(|| capture_request(&request)),
+            response: None,
+        };
+        let response = match &invocation.outcome {
+            Outcome::Response(r) => {
+                log.status = r.status;
+                log.outcome = "ok".into();
+                Some(r.clone())
+            }
+            Outcome::HandlerError(e) => {
+                let (status, code, message) = match e {
+                    HandlerError::BadRequest(m) => (400, "bad_request", m),
+                    HandlerError::Unauthorized(m) => (401, "unauthorized", m),
+                    HandlerError::Internal(m) => (500, "internal", m),
+                };
+                log.status = status;
+                log.outcome = code.into();
+                log.error = Some(message.clone());
+                None
+            }
+            Outcome::Failed(f) => {
+                log.status = f.kind.status();
+                log.outcome = f.kind.as_str().into();
+                log.error = Some(f.message.clone());
+                None
+            }
+        };
+        if let Some(r) = &response
+            && hook.record.capture
+        {
+            let (body_base64, body_bytes) = capture_body(&r.body, CAPTURE_BODY_BYTES);
+            log.response = Some(CapturedResponse {
+                status: r.status,
+                headers: r.headers.clone(),
+                body_base64,
+                body_bytes,
+            });
+        }
+        let records: Vec<_> = invocation
+            .records
+            .iter()
+            .map(|r| match r {
+                GuestRecord::Emission { entity_type, data } => {
+                    ("emit", entity_type.clone(), data.get().to_string())
+                }
+                GuestRecord::Event { event_type, data } => {
+                    ("publish", event_type.clone(), data.get().to_string())
+                }
+            })
+            .collect();
+        let mut committed = false;
+        let mut commit_error = None;
+        if commit {
+            let commit = to_commit(
+                log.clone(),
+                &hook.record.workspace_id,
+                invocation.records,
+                received_at,
+            );
+            match self.committer.commit_durable(commit).await {
+                Ok(()) => committed = true,
+                Err(e) => commit_error = Some(e.to_string()),
+            }
+        }
+        Rerun {
+            log,
+            response,
+            records,
+            committed,
+            commit_error,
+        }
+    }
+
     /// Answers a duplicate with the first answer to its delivery id.
     fn replay(&self, mut log: InvocationRecord, first: DedupRecord) -> Served {
         log.status = first.status;
@@ -340,6 +488,19 @@ impl Inbound {
                 message,
             },
         }
+    }
+}
+
+/// A request as `capture` keeps it.
+pub(crate) fn capture_request(request: &Request) -> CapturedRequest {
+    let (body_base64, body_bytes) = capture_body(&request.body, CAPTURE_BODY_BYTES);
+    CapturedRequest {
+        method: request.method.clone(),
+        path: request.path.clone(),
+        query: request.query.clone(),
+        headers: request.headers.clone(),
+        body_base64,
+        body_bytes,
     }
 }
 

@@ -86,6 +86,8 @@ pub struct NewWebhook {
     pub verify: Option<VerifyConfig>,
     /// Deduplication (checked by [`DedupConfig::from_json`]).
     pub dedup: Option<DedupConfig>,
+    /// Keep requests and responses for replay.
+    pub capture: bool,
 }
 
 /// A partial update of a webhook; `None` leaves a field unchanged.
@@ -103,6 +105,8 @@ pub struct WebhookPatch {
     pub verify: Option<Option<VerifyConfig>>,
     /// New deduplication; `Some(None)` removes it.
     pub dedup: Option<Option<DedupConfig>>,
+    /// Turn capture on or off.
+    pub capture: Option<bool>,
 }
 
 /// Modules and webhooks, persisted in the store and cached in memory.
@@ -381,6 +385,7 @@ impl Registry {
         }
         let now = Utc::now();
         let record = WebhookRecord {
+            capture: new.capture,
             workspace_id: new.workspace_id,
             // uuid v4: 122 random bits from the OS generator.
             id: format!("wh_{}", uuid::Uuid::new_v4().simple()),
@@ -428,6 +433,9 @@ impl Registry {
         }
         if let Some(dedup) = patch.dedup {
             record.dedup = dedup;
+        }
+        if let Some(capture) = patch.capture {
+            record.capture = capture;
         }
         record.updated_at = Utc::now();
         self.store.put_webhook(&record).await?;

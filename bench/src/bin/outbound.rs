@@ -59,7 +59,9 @@ async fn main() {
     tokio::spawn(async move { axum::serve(listener, app).await });
 
     let http = reqwest::Client::new();
-    let transform = std::env::var("BENCH_TRANSFORM").ok().filter(|t| !t.is_empty());
+    let transform = std::env::var("BENCH_TRANSFORM")
+        .ok()
+        .filter(|t| !t.is_empty());
     let by_filter = std::env::var("BENCH_ROUTE_BY_FILTER").is_ok_and(|v| v == "1");
     for e in 0..endpoints {
         let mut ep = if by_filter {

@@ -450,9 +450,10 @@ async fn webhook(client: &Client, cmd: WebhookCmd) -> Result<(Value, output::Kin
             disabled,
             verify,
             dedup,
+            capture,
         } => {
-            let mut body =
-                json!({ "module": module, "description": description, "enabled": !disabled });
+            let mut body = json!({ "module": module, "description": description,
+                                   "enabled": !disabled, "capture": capture });
             if let Some(p) = payload {
                 body["payload"] = parse_json("--payload", &p)?;
             }
@@ -494,8 +495,12 @@ async fn webhook(client: &Client, cmd: WebhookCmd) -> Result<(Value, output::Kin
             clear_verify,
             dedup,
             clear_dedup,
+            capture,
         } => {
             let mut body = json!({});
+            if let Some(c) = capture {
+                body["capture"] = json!(c);
+            }
             if let Some(v) = verify {
                 body["verify"] = parse_json("--verify", &v)?;
             }
@@ -536,6 +541,24 @@ async fn webhook(client: &Client, cmd: WebhookCmd) -> Result<(Value, output::Kin
                 .call(Method::DELETE, &format!("/webhooks/{id}"), &[], None)
                 .await?;
             (json!({ "deleted": id }), output::Kind::Deleted)
+        }
+        WebhookCmd::Replay {
+            id,
+            invocation_id,
+            module,
+            commit,
+        } => {
+            let mut body = json!({ "commit": commit });
+            if let Some(m) = module {
+                body["module"] = json!(m);
+            }
+            let path = format!("/webhooks/{id}/invocations/{invocation_id}/replay");
+            (
+                client
+                    .call(Method::POST, &path, &[], Some(Body::Json(body)))
+                    .await?,
+                output::Kind::Replay,
+            )
         }
         WebhookCmd::Invocations { id, limit } => {
             let path = format!("/webhooks/{id}/invocations");

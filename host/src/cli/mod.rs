@@ -387,6 +387,9 @@ pub enum WebhookCmd {
         /// '{"window":"24h","key":"auto"}'.
         #[arg(long, value_name = "JSON")]
         dedup: Option<String>,
+        /// Keep each request and response for replay.
+        #[arg(long)]
+        capture: bool,
     },
     /// List webhooks.
     List {
@@ -433,6 +436,9 @@ pub enum WebhookCmd {
         /// Remove the deduplication.
         #[arg(long)]
         clear_dedup: bool,
+        /// Keep requests and responses for replay: `true` or `false`.
+        #[arg(long, value_name = "BOOL")]
+        capture: Option<bool>,
     },
     /// Delete a webhook.
     Delete {
@@ -446,6 +452,19 @@ pub enum WebhookCmd {
         /// How many.
         #[arg(long, default_value_t = 20)]
         limit: usize,
+    },
+    /// Run a captured request again and show the new answer beside the old.
+    Replay {
+        /// Webhook id.
+        id: String,
+        /// Invocation id (`inv_...`) whose request to run again.
+        invocation_id: String,
+        /// Through this module instead of the webhook's.
+        #[arg(long)]
+        module: Option<String>,
+        /// Log the run and commit what it emits or publishes.
+        #[arg(long)]
+        commit: bool,
     },
 }
 

@@ -26,6 +26,7 @@ pub enum Kind {
     EventType,
     EventTypes,
     PortalLink,
+    Replay,
     Raw,
 }
 
@@ -299,6 +300,40 @@ pub fn print(kind: Kind, v: &Value) {
             println!("url         {}", s(&v["url"]));
             println!("expires     {}", s(&v["expires_at"]));
             println!("read only   {}", s(&v["read_only"]));
+        }
+        Kind::Replay => {
+            for side in ["original", "replay"] {
+                let a = &v[side];
+                println!(
+                    "{side:<9} {} {} {}  ({}, {:.2} ms)",
+                    s(&a["invocation_id"]),
+                    s(&a["status"]),
+                    s(&a["outcome"]),
+                    s(&a["module"]),
+                    a["duration_ms"].as_f64().unwrap_or_default()
+                );
+                if !a["error"].is_null() {
+                    println!("          error: {}", s(&a["error"]));
+                }
+                if let Some(b) = a["response"]["body_base64"].as_str() {
+                    use base64::Engine;
+                    let bytes = base64::engine::general_purpose::STANDARD
+                        .decode(b)
+                        .unwrap_or_default();
+                    println!("          {}", String::from_utf8_lossy(&bytes));
+                }
+            }
+            for r in v["records"].as_array().into_iter().flatten() {
+                println!("{:<9} {} {}", s(&r["kind"]), s(&r["type"]), r["data"]);
+            }
+            println!(
+                "{}",
+                if v["committed"] == true {
+                    "committed: logged, and its records stored"
+                } else {
+                    "not committed: nothing was stored"
+                }
+            );
         }
         Kind::Raw => println!("{}", serde_json::to_string_pretty(v).unwrap_or_default()),
     }

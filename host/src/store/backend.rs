@@ -164,6 +164,12 @@ pub trait Backend: Send + Sync + 'static {
         before: Option<&str>,
         limit: usize,
     ) -> StoreResult<Page<InvocationRecord>>;
+    /// Invocation `id` of `webhook_id`.
+    async fn get_invocation(
+        &self,
+        webhook_id: &str,
+        id: &str,
+    ) -> StoreResult<Option<InvocationRecord>>;
     /// Keeps the newest `keep` invocations of every webhook; how many went.
     async fn prune_all_invocations(&self, keep: usize) -> StoreResult<usize>;
     /// Emissions of a workspace in creation order after the cursor `after`, optionally

@@ -44,6 +44,53 @@ pub struct InvocationRecord {
     /// the sandbox's log limit (a Python traceback, say); absent when empty.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
+    /// The request, kept when the webhook has `capture` on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<CapturedRequest>,
+    /// The handler's response, kept when the webhook has `capture` on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<CapturedResponse>,
+}
+
+/// A request as kept for replay (webhooks with `capture` on).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CapturedRequest {
+    /// Method.
+    pub method: String,
+    /// Path below the webhook URL.
+    pub path: String,
+    /// Query string, without `?`.
+    pub query: String,
+    /// Headers as the handler saw them (lower-case names).
+    pub headers: Vec<(String, String)>,
+    /// The body, base64, up to the capture limit.
+    pub body_base64: String,
+    /// The body's full size in bytes; more than what `body_base64` holds
+    /// when it was cut at the capture limit.
+    pub body_bytes: usize,
+}
+
+/// A response as kept for replay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CapturedResponse {
+    /// Status.
+    pub status: u16,
+    /// Headers the handler set.
+    pub headers: Vec<(String, String)>,
+    /// The body, base64, up to the capture limit.
+    pub body_base64: String,
+    /// The body's full size in bytes.
+    pub body_bytes: usize,
+}
+
+/// The first `max` bytes of `bytes`, base64, with the full size.
+pub fn capture_body(bytes: &[u8], max: usize) -> (String, usize) {
+    use base64::Engine;
+    let kept = &bytes[..bytes.len().min(max)];
+    (
+        base64::engine::general_purpose::STANDARD.encode(kept),
+        bytes.len(),
+    )
 }
 
 pub(super) fn key(webhook_id: &str, invocation_id: &str) -> Vec<u8> {
@@ -77,6 +124,21 @@ impl Sled {
         )?;
         let next_cursor = last.and(data.last().map(|r| r.id.clone()));
         Ok(Page { data, next_cursor })
+    }
+
+    /// Invocation `id` of `webhook_id`.
+    pub fn get_invocation(
+        &self,
+        webhook_id: &str,
+        id: &str,
+    ) -> StoreResult<Option<InvocationRecord>> {
+        if ids::key(INVOCATION_PREFIX, id).is_none() {
+            return Ok(None);
+        }
+        self.invocations
+            .get(key(webhook_id, id))?
+            .map(|v| super::decode(&v))
+            .transpose()
     }
 
     /// Deletes all but the newest `keep` invocations of `webhook_id`.

@@ -35,7 +35,7 @@ pub use emissions::EmissionRecord;
 pub(crate) use endpoints::integral_opt;
 pub use endpoints::{DeliveryOrder, EndpointRecord, RateLimit, RetiredSecret};
 pub use events::{EventRecord, EventSource};
-pub use invocations::InvocationRecord;
+pub use invocations::{CapturedRequest, CapturedResponse, InvocationRecord, capture_body};
 pub use meta::{MetaKind, MetaRecord};
 pub use modules::ModuleRecord;
 pub use pg::Postgres;

@@ -335,6 +335,13 @@ impl Backend for Sled {
     ) -> StoreResult<Page<InvocationRecord>> {
         Sled::list_invocations(self, webhook_id, before, limit)
     }
+    async fn get_invocation(
+        &self,
+        webhook_id: &str,
+        id: &str,
+    ) -> StoreResult<Option<InvocationRecord>> {
+        Sled::get_invocation(self, webhook_id, id)
+    }
     async fn prune_all_invocations(&self, keep: usize) -> StoreResult<usize> {
         let this = self.clone();
         blocking(move || Sled::prune_all_invocations(&this, keep)).await

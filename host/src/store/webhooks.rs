@@ -9,6 +9,10 @@ use serde::{Deserialize, Serialize};
 /// A registered webhook.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WebhookRecord {
+    /// Keep each request and response with its invocation record, for
+    /// replay.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub capture: bool,
     /// The workspace it belongs to (`default` when absent).
     #[serde(
         default = "super::default_workspace",

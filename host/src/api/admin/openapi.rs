@@ -32,7 +32,7 @@ use utoipa::{Modify, OpenApi};
     paths(
         modules::upload, modules::list, modules::show, modules::remove,
         webhooks::create, webhooks::list, webhooks::show, webhooks::update, webhooks::remove,
-        logs::invocations, logs::emissions,
+        logs::invocations, logs::replay, logs::emissions,
         events::send, events::list,
         endpoints::create, endpoints::list, endpoints::show, endpoints::update, endpoints::remove,
         endpoints::secret, endpoints::rotate, endpoints::recover, endpoints::test,
@@ -441,7 +441,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(ids.len(), 40);
+        assert_eq!(ids.len(), 41);
         assert!(ids.contains("get_v1_webhooks_id_invocations"), "{ids:?}");
         assert_eq!(links.len(), 13, "{links:?}");
         for l in links {

@@ -41,6 +41,10 @@ pub(crate) struct WebhookIn {
     #[serde(default)]
     #[schema(schema_with = inbound_checks::dedup_schema)]
     dedup: Option<serde_json::Value>,
+    /// Keep each request (method, path, headers, body up to 256 KiB) and
+    /// response with its invocation record, for replay.
+    #[serde(default)]
+    capture: bool,
 }
 
 fn yes() -> bool {
@@ -69,6 +73,8 @@ pub(crate) struct WebhookPatchIn {
     #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = inbound_checks::dedup_patch_schema)]
     dedup: Option<Option<serde_json::Value>>,
+    /// Turn capture on or off.
+    capture: Option<bool>,
 }
 
 /// Distinguishes `"field": null` (Some(None)) from an absent field (None).
@@ -95,6 +101,8 @@ pub(crate) struct WebhookOut {
     verify: Option<VerifyOut>,
     #[schema(schema_with = inbound_checks::dedup_out_schema)]
     dedup: Option<DedupConfig>,
+    /// Whether requests and responses are kept for replay.
+    capture: bool,
     /// Creation time.
     created_at: chrono::DateTime<chrono::Utc>,
     /// Last change.
@@ -112,6 +120,7 @@ fn webhook_out(state: &AppState, w: &LiveWebhook) -> WebhookOut {
         enabled: r.enabled,
         verify: r.verify.as_ref().map(verify_out),
         dedup: r.dedup.clone(),
+        capture: r.capture,
         created_at: r.created_at,
         updated_at: r.updated_at,
     }
@@ -150,6 +159,7 @@ pub(crate) async fn create(
     let ws = caller.workspace_id;
     require_module(&state, &ws, &body.module)?;
     let new = NewWebhook {
+        capture: body.capture,
         max_webhooks: state.quotas(&ws).max_webhooks.map(|m| m as usize),
         workspace_id: ws,
         module: body.module,
@@ -272,6 +282,7 @@ pub(crate) async fn update(
         require_module(&state, &caller.workspace_id, module)?;
     }
     let patch = WebhookPatch {
+        capture: body.capture,
         module: body.module,
         payload: body.payload,
         description: body.description,

@@ -728,6 +728,18 @@ impl Backend for Postgres {
         tx.commit().await.map_err(db)
     }
 
+    async fn get_invocation(
+        &self,
+        webhook_id: &str,
+        id: &str,
+    ) -> StoreResult<Option<InvocationRecord>> {
+        self.record(
+            "SELECT record FROM invocations WHERE webhook_id = $1 AND id = $2",
+            &[&webhook_id, &id],
+        )
+        .await
+    }
+
     async fn list_invocations(
         &self,
         webhook_id: &str,
