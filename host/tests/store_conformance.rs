@@ -210,6 +210,7 @@ fn after_attempt(
 fn webhook(id: &str, description: &str) -> WebhookRecord {
     let now = Utc::now();
     WebhookRecord {
+        capture: false,
         workspace_id: "default".into(),
         id: id.into(),
         module: "echo".into(),
@@ -272,6 +273,8 @@ fn invocation(webhook_id: &str) -> InvocationRecord {
 /// An invocation of `webhook_id` received at `at`.
 fn invocation_at(webhook_id: &str, at: DateTime<Utc>) -> InvocationRecord {
     InvocationRecord {
+        request: None,
+        response: None,
         id: id_created_at("inv", at),
         webhook_id: webhook_id.into(),
         received_at: at,

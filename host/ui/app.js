@@ -223,24 +223,26 @@ async function webhooksPage(params = new URLSearchParams()) {
   const payload = h('textarea', { id: 'webhook-payload', placeholder: '{"tenant": "acme"}' });
   const payloadError = h('p', { class: 'error', id: 'payload-error' });
   const description = h('input', { type: 'text', id: 'webhook-description' });
+  const capture = h('input', { type: 'checkbox', id: 'webhook-capture' });
   const form = h('form', { class: 'card', id: 'create-webhook' },
     h('h2', {}, 'Create a webhook'),
     h('label', {}, 'Module ', module),
     h('label', {}, 'Payload (JSON, optional) ', payload), payloadError,
     h('label', {}, 'Description ', description),
+    h('label', {}, capture, ' Keep requests for replay (capture)'),
     h('button', { type: 'submit', disabled: !modules.data.length }, 'Create'));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const p = parseJsonField(payload, payloadError);
     if (!p.ok) return;
-    const body = { module: module.value, description: description.value };
+    const body = { module: module.value, description: description.value, capture: capture.checked };
     if (p.value !== undefined) body.payload = p.value;
     const w = await attempt(() => api('POST', '/v1/webhooks', body), 'Webhook created');
     if (w) webhooksPage(params);
   });
 
   const rows = hooks.data.map((w) => {
-    const invocations = h('div', { class: 'invocations' });
+    const invocations = h('div', { class: 'invocations', dataset: { webhookInvocations: w.id } });
     return [
       h('tr', { dataset: { webhook: w.id } },
         h('td', { class: 'mono' }, w.id),
@@ -249,28 +251,175 @@ async function webhooksPage(params = new URLSearchParams()) {
         h('td', {}, h('code', { class: 'webhook-url' }, w.url), ' ',
           h('button', { type: 'button', onclick: () => navigator.clipboard.writeText(w.url).then(() => toast('URL copied'), () => toast(w.url)) }, 'Copy')),
         h('td', {}, w.payload === null ? h('span', { class: 'muted' }, 'none') : h('pre', {}, JSON.stringify(w.payload))),
+        h('td', { class: `webhook-capture ${w.capture ? 'capture-on' : 'muted'}`, title: w.capture ? 'Requests and responses are kept for replay' : 'Requests are not kept' }, w.capture ? 'on' : 'off'),
         h('td', {}, local(w.created_at)),
         h('td', {}, h('div', { class: 'row-actions' },
           h('button', { onclick: async () => { if (await attempt(() => api('PATCH', `/v1/webhooks/${w.id}`, { enabled: !w.enabled }))) webhooksPage(params); } }, w.enabled ? 'Disable' : 'Enable'),
-          h('button', { class: 'show-invocations', onclick: () => showInvocations(w.id, invocations) }, 'Invocations'),
+          h('button', { type: 'button', class: 'toggle-capture', onclick: async () => {
+            if (await attempt(() => api('PATCH', `/v1/webhooks/${w.id}`, { capture: !w.capture }), w.capture ? 'Capture off' : 'Capture on: later requests are kept for replay')) webhooksPage(params);
+          } }, w.capture ? 'Turn capture off' : 'Turn capture on'),
+          h('button', { class: 'show-invocations', onclick: () => showInvocations(w, invocations) }, 'Invocations'),
           h('button', { class: 'danger', onclick: async () => { if (confirm(`Delete webhook ${w.id}?`) && await attempt(() => api('DELETE', `/v1/webhooks/${w.id}`), 'Deleted') !== undefined) webhooksPage(params); } }, 'Delete')))),
-      h('tr', {}, h('td', { colspan: 7 }, invocations)),
+      h('tr', {}, h('td', { colspan: 8 }, invocations)),
     ];
   });
   render(h('h1', {}, 'Webhooks'), form,
-    table(['Id', 'Module', 'State', 'URL', 'Payload', 'Created', ''], rows.flat(), 'No webhooks yet.'),
+    table(['Id', 'Module', 'State', 'URL', 'Payload', 'Capture', 'Created', ''], rows.flat(), 'No webhooks yet.'),
     h('div', { class: 'pager' },
       params.get('after') ? h('a', { href: '#/webhooks' }, 'First page') : null, ' ',
       hooks.next_cursor ? h('a', { href: `#/webhooks?after=${encodeURIComponent(hooks.next_cursor)}` }, 'Next page') : null));
 }
 
-async function showInvocations(id, box, before) {
+// --- captured requests and replay --------------------------------------------
+
+/** Decodes base64 to text (UTF-8, invalid bytes replaced): {text, bytes}, or null if it is not base64. */
+function decodeBase64(b64) {
+  try {
+    const binary = atob(b64 || '');
+    const bytes = new Uint8Array(binary.length);
+    for (let k = 0; k < binary.length; k += 1) bytes[k] = binary.charCodeAt(k);
+    return { text: new TextDecoder('utf-8').decode(bytes), bytes: bytes.length };
+  } catch (e) {
+    return null;
+  }
+}
+
+/** The size of a kept body: `total` bytes, and how much of it was kept if cut. */
+function bodySize(decoded, total) {
+  if (!decoded) return `${total} bytes`;
+  return decoded.bytes < total ? `${total} bytes, first ${decoded.bytes} kept` : `${total} ${total === 1 ? 'byte' : 'bytes'}`;
+}
+
+function bodyView(decoded, cls) {
+  if (!decoded) return h('p', { class: `error ${cls}` }, 'The kept body is not valid base64.');
+  if (!decoded.text) return h('p', { class: `muted ${cls}` }, 'Empty body.');
+  return h('pre', { class: cls }, decoded.text);
+}
+
+function headersView(headers) {
+  if (!Array.isArray(headers) || !headers.length) return null;
+  return h('pre', { class: 'captured-headers' }, headers.map((x) => (Array.isArray(x) ? `${x[0]}: ${x[1]}` : String(x))).join('\n'));
+}
+
+const requestTarget = (r) => (r.query ? `${r.path}?${r.query}` : r.path);
+
+/** What a capturing webhook kept of an invocation: request and response, folded. */
+function capturedDetail(i) {
+  const parts = [];
+  if (i.request) {
+    const r = i.request;
+    const d = decodeBase64(r.body_base64);
+    const cut = d && d.bytes < r.body_bytes;
+    parts.push(h('details', { class: 'captured captured-request' },
+      h('summary', {}, 'Request ', h('code', { class: 'captured-target' }, `${r.method} ${requestTarget(r)}`),
+        ` · ${bodySize(d, r.body_bytes)}`, cut ? h('span', { class: 'error' }, ' (cut: cannot be replayed)') : null),
+      headersView(r.headers),
+      bodyView(d, 'captured-body')));
+  }
+  if (i.response) {
+    const r = i.response;
+    const d = decodeBase64(r.body_base64);
+    parts.push(h('details', { class: 'captured captured-response' },
+      h('summary', {}, `Response ${r.status} · ${bodySize(d, r.body_bytes)}`),
+      headersView(r.headers),
+      bodyView(d, 'captured-body')));
+  }
+  return parts;
+}
+
+/** One run (original or replay) of a replay's answer. */
+function replaySide(side, title, a) {
+  const response = a.response;
+  const decoded = response ? decodeBase64(response.body_base64) : null;
+  return h('div', { class: 'replay-side', dataset: { side } },
+    h('h4', {}, title),
+    h('dl', {},
+      h('dt', {}, 'Invocation'), h('dd', { class: 'mono replay-invocation-id' }, a.invocation_id),
+      h('dt', {}, 'Module'), h('dd', { class: 'replay-module-name' }, a.module),
+      h('dt', {}, 'Status'), h('dd', { class: `replay-status ${a.status < 400 ? 'ok' : 'error'}` }, a.status),
+      h('dt', {}, 'Outcome'), h('dd', { class: 'replay-outcome' }, a.outcome),
+      h('dt', {}, 'Error'), h('dd', { class: 'replay-error-text' }, a.error ? h('span', { class: 'error' }, a.error) : h('span', { class: 'muted' }, 'none')),
+      h('dt', {}, 'Duration'), h('dd', { class: 'replay-duration' }, typeof a.duration_ms === 'number' ? `${a.duration_ms.toFixed(2)} ms` : ''),
+      h('dt', {}, 'Response'), h('dd', { class: 'replay-response' },
+        response ? `${response.status} · ${bodySize(decoded, response.body_bytes)}` : h('span', { class: 'muted' }, 'none'))),
+    response ? headersView(response.headers) : null,
+    response ? bodyView(decoded, 'replay-body') : null);
+}
+
+function replayResult(out) {
+  const records = Array.isArray(out.records) ? out.records : [];
+  return [
+    h('div', { class: 'replay-compare' },
+      replaySide('original', 'Original', out.original),
+      replaySide('replay', 'Replay', out.replay)),
+    h('h4', {}, 'Emitted / published by the replay'),
+    records.length
+      ? h('ul', { class: 'replay-records' }, records.map((r) => h('li', { dataset: { kind: r.kind } },
+        h('strong', {}, r.kind), ' ', h('code', {}, r.type), h('pre', {}, JSON.stringify(r.data)))))
+      : h('p', { class: 'muted replay-records' }, 'Nothing.'),
+    h('p', { class: `replay-committed ${out.committed ? 'ok' : 'muted'}`, dataset: { committed: String(!!out.committed) } },
+      out.committed
+        ? `Committed: logged as invocation ${out.replay.invocation_id}, and what it emitted or published was stored.`
+        : 'Not committed: nothing was stored.'),
+  ];
+}
+
+/** Opens the replay panel for invocation `inv` of webhook `hook` at the end of `box` (one panel at a time). */
+async function openReplay(hook, inv, box) {
+  document.getElementById('replay-panel')?.remove();
+  const r = inv.request;
+  const moduleSelect = h('select', { id: 'replay-module', class: 'inline' });
+  const commit = h('input', { type: 'checkbox', id: 'replay-commit' });
+  const run = h('button', { type: 'submit', id: 'run-replay', disabled: true }, 'Run replay');
+  const result = h('div', { id: 'replay-result', 'aria-live': 'polite' });
+  const panel = h('form', { class: 'card replay-panel', id: 'replay-panel', dataset: { webhook: hook.id, invocation: inv.id } },
+    h('h3', {}, 'Replay ', h('span', { class: 'mono' }, inv.id)),
+    h('p', { class: 'muted' }, h('code', {}, `${r.method} ${requestTarget(r)}`), ` received ${local(inv.received_at)}, answered ${inv.status}`),
+    h('label', {}, 'Module ', moduleSelect),
+    h('label', {}, commit, ' Commit (log it and store what it publishes)'),
+    run, ' ', h('button', { type: 'button', class: 'close-replay', onclick: () => panel.remove() }, 'Close'),
+    result);
+  panel.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const body = { commit: commit.checked };
+    if (moduleSelect.value) body.module = moduleSelect.value;
+    run.disabled = true;
+    result.replaceChildren(h('p', { class: 'muted' }, 'Running…'));
+    try {
+      const out = await api('POST', `/v1/webhooks/${encodeURIComponent(hook.id)}/invocations/${encodeURIComponent(inv.id)}/replay`, body);
+      result.replaceChildren(...replayResult(out));
+      // A committed run is a new invocation: show it (the panel stays).
+      if (out.committed) showInvocations(hook, box);
+    } catch (e) {
+      result.replaceChildren();
+      if (!(e instanceof Quiet)) result.append(h('p', { class: 'error replay-error' }, e.message));
+    } finally {
+      run.disabled = false;
+    }
+  });
+  box.append(panel);
+  panel.scrollIntoView({ block: 'nearest' });
+  const modules = await attempt(() => api('GET', '/v1/modules'));
+  const names = (modules?.data || []).filter((m) => m.kind === 'handler').map((m) => m.name);
+  if (!names.includes(hook.module)) names.unshift(hook.module);
+  moduleSelect.replaceChildren(...names.map((n) => h('option', { value: n, selected: n === hook.module }, n === hook.module ? `${n} (the webhook's)` : n)));
+  moduleSelect.value = hook.module;
+  run.disabled = false;
+}
+
+// The latest listing asked for, per invocations box: an older answer arriving later is not drawn.
+const invocationLoads = new WeakMap();
+
+async function showInvocations(hook, box, before) {
+  const id = hook.id;
+  const load = (invocationLoads.get(box) || 0) + 1;
+  invocationLoads.set(box, load);
   const q = new URLSearchParams({ limit: '20' });
   if (before) q.set('before', before);
   const page = await attempt(() => api('GET', `/v1/webhooks/${id}/invocations?${q}`));
-  if (!page) return;
+  if (!page || invocationLoads.get(box) !== load) return;
   const rows = page.data.map((i) => [
-    h('tr', { class: 'invocation' },
+    h('tr', { class: 'invocation', dataset: { invocation: i.id } },
       h('td', {}, local(i.received_at)),
       h('td', {}, i.method),
       h('td', { class: 'mono' }, i.path),
@@ -278,15 +427,20 @@ async function showInvocations(id, box, before) {
       h('td', {}, i.outcome),
       h('td', {}, `${i.duration_ms.toFixed(2)} ms`),
       h('td', {}, i.error || ''),
-      h('td', {}, `${i.emitted} / ${i.published}`)),
-    i.output ? h('tr', {}, h('td', { colspan: 8 }, h('pre', {}, i.output))) : null,
+      h('td', {}, `${i.emitted} / ${i.published}`),
+      h('td', {}, i.request ? h('button', { type: 'button', class: 'replay-invocation', onclick: () => openReplay(hook, i, box) }, 'Replay') : null)),
+    i.request || i.response ? h('tr', { class: 'invocation-detail' }, h('td', { colspan: 9 }, capturedDetail(i))) : null,
+    i.output ? h('tr', {}, h('td', { colspan: 9 }, h('pre', {}, i.output))) : null,
   ]);
+  // An open replay panel stays below the list.
+  const panel = box.querySelector('#replay-panel');
   box.replaceChildren(
     h('h2', {}, 'Recent invocations'),
-    table(['Received', 'Method', 'Path', 'Status', 'Outcome', 'Duration', 'Error', 'Emitted / published'], rows.flat(), 'No invocations yet.'),
+    table(['Received', 'Method', 'Path', 'Status', 'Outcome', 'Duration', 'Error', 'Emitted / published', ''], rows.flat(), 'No invocations yet.'),
     h('div', { class: 'pager' },
-      h('button', { onclick: () => showInvocations(id, box) }, 'Refresh'), ' ',
-      page.next_cursor ? h('button', { onclick: () => showInvocations(id, box, page.next_cursor) }, 'Older') : null));
+      h('button', { onclick: () => showInvocations(hook, box) }, 'Refresh'), ' ',
+      page.next_cursor ? h('button', { onclick: () => showInvocations(hook, box, page.next_cursor) }, 'Older') : null),
+    ...(panel ? [panel] : []));
 }
 
 // --- endpoints ----------------------------------------------------------------
