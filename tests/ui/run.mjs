@@ -1,6 +1,7 @@
 // Drives the dashboard in Debian's headless Chromium with playwright-core:
 // sign in, upload a module, create a webhook (after a rejected invalid
-// payload), call it, see the invocation, create an endpoint whose receiver
+// payload), call it, see the invocation; a second webhook with capture on:
+// call it, replay the call (not committed, then committed), create an endpoint whose receiver
 // fails (after a refused operator filter and a refused custom header), send an event, see the failed attempt, retry after the receiver
 // recovers, see success. Then workspaces: create "Acme", switch to it (its
 // pages are empty), issue and revoke a token, add an event type with a
@@ -82,6 +83,11 @@ try {
   })).status);
   if (csrfless !== 401) fail(`a change without the CSRF token answered ${csrfless}`);
 
+  const pathOf = (r) => new URL(r.url()).pathname;
+  /** Runs `action` and returns the response to `method path` it caused. */
+  const responseTo = async (method, path, action) => (await Promise.all([
+    page.waitForResponse((r) => r.request().method() === method && pathOf(r) === path), action()]))[0];
+
   // Modules: upload with the file picker.
   await page.click('#nav a[href="#/modules"]');
   await page.setInputFiles('#module-file', wasm);
@@ -122,6 +128,71 @@ try {
     }
   }
   await shot('webhooks-with-invocation');
+
+  // Capture and replay: a second webhook that keeps its requests (the
+  // checkbox of the form), called once; its invocation offers Replay.
+  await page.check('#webhook-capture');
+  const createdHook = await responseTo('POST', '/v1/webhooks', () => page.click('#create-webhook button[type=submit]'));
+  if (createdHook.status() !== 201) fail(`creating a capturing webhook answered ${createdHook.status()}: ${await createdHook.text()}`);
+  if (createdHook.request().postDataJSON().capture !== true) fail(`the webhook form sent ${createdHook.request().postData()}`);
+  const captureHook = await createdHook.json();
+  if (captureHook.capture !== true) fail(`the new webhook ${JSON.stringify(captureHook)} does not capture`);
+  const captureRow = `tr[data-webhook="${captureHook.id}"]`;
+  await page.waitForSelector(`${captureRow} td.webhook-capture:has-text("on")`);
+  await page.waitForSelector(`${captureRow} button.toggle-capture`);
+  const replayCall = await fetch(`${captureHook.url}?x=1`, { method: 'POST', body: 'replay me' });
+  const replayEcho = await replayCall.json();
+  if (replayCall.status !== 200 || replayEcho.body !== 'replay me') fail(`the capturing webhook answered ${replayCall.status} ${JSON.stringify(replayEcho)}`);
+  const captureBox = `[data-webhook-invocations="${captureHook.id}"]`;
+  for (let i = 0; ; i += 1) {
+    await page.click(`${captureRow} button.show-invocations`);
+    try {
+      await page.waitForSelector(`${captureBox} tr.invocation button.replay-invocation`, { timeout: 500 });
+      break;
+    } catch (e) {
+      if (i === 20) throw e;
+    }
+  }
+  await page.waitForSelector(`${captureBox} details.captured-request summary:has-text("POST ")`);
+  if (!(await page.textContent(`${captureBox} details.captured-request summary code`)).endsWith('?x=1')) fail('the captured request does not show its query');
+  await page.click(`${captureBox} details.captured-request summary`);
+  await page.waitForSelector(`${captureBox} details.captured-request pre.captured-body:has-text("replay me")`);
+  const invocationId = await page.getAttribute(`${captureBox} tr.invocation`, 'data-invocation');
+  const replayPath = `/v1/webhooks/${captureHook.id}/invocations/${invocationId}/replay`;
+
+  // Replay it, not committed: the original and the replay side by side.
+  await page.click(`${captureBox} tr.invocation button.replay-invocation`);
+  await page.waitForSelector('#replay-panel #replay-module option[value="echo"]', { state: 'attached' });
+  if (await page.inputValue('#replay-module') !== 'echo') fail('the replay module is not the webhook\'s');
+  const replayed = await responseTo('POST', replayPath, () => page.click('#run-replay'));
+  if (replayed.status() !== 200) fail(`the replay answered ${replayed.status()}: ${await replayed.text()}`);
+  const replayAsked = replayed.request().postDataJSON();
+  if (replayAsked.commit !== false || replayAsked.module !== 'echo') fail(`the replay panel sent ${JSON.stringify(replayAsked)}`);
+  for (const side of ['original', 'replay']) {
+    const at = `#replay-result .replay-side[data-side="${side}"]`;
+    await page.waitForSelector(`${at} .replay-status:text-is("200")`);
+    await page.waitForSelector(`${at} .replay-outcome:text-is("ok")`);
+    const body = await (await page.waitForSelector(`${at} pre.replay-body:has-text("replay me")`)).textContent();
+    if (!body.includes('"body":"replay me"')) fail(`the ${side} response shown is ${body}`);
+  }
+  await page.waitForSelector('#replay-result .replay-committed[data-committed="false"]');
+  const logged = await page.evaluate(async (path) => (await (await fetch(path, { headers: { 'X-Hookhost-Workspace': 'default' } })).json()).data.length,
+    `/v1/webhooks/${captureHook.id}/invocations`);
+  if (logged !== 1) fail(`an uncommitted replay left ${logged} invocations`);
+  await shot('replay');
+
+  // Committed: logged as a new invocation, which the list then shows.
+  await page.check('#replay-commit');
+  const committed = await responseTo('POST', replayPath, () => page.click('#run-replay'));
+  if (committed.status() !== 200) fail(`the committed replay answered ${committed.status()}: ${await committed.text()}`);
+  if (committed.request().postDataJSON().commit !== true) fail('the replay panel did not ask to commit');
+  await page.waitForSelector('#replay-result .replay-committed[data-committed="true"]');
+  await page.waitForFunction((sel) => document.querySelectorAll(sel).length === 2, `${captureBox} tr.invocation`);
+  await page.waitForSelector(`${captureBox} #replay-panel`);
+  // Capture can be turned off again.
+  const toggled = await responseTo('PATCH', `/v1/webhooks/${captureHook.id}`, () => page.click(`${captureRow} button.toggle-capture`));
+  if (JSON.stringify(toggled.request().postDataJSON()) !== '{"capture":false}') fail(`the capture toggle sent ${toggled.request().postData()}`);
+  await page.waitForSelector(`${captureRow} td.webhook-capture:has-text("off")`);
 
   // Endpoints: create one whose receiver fails; send a test (fails). A
   // refused operator filter shows the server's message by the field.
@@ -179,10 +250,6 @@ try {
   if (!received.some((r) => !r.failing && r.body.includes('"order":42'))) fail('the receiver never got the event after recovering');
 
   // Workspaces: create "Acme"; it joins the switcher; default cannot be deleted.
-  const pathOf = (r) => new URL(r.url()).pathname;
-  /** Runs `action` and returns the response to `method path` it caused. */
-  const responseTo = async (method, path, action) => (await Promise.all([
-    page.waitForResponse((r) => r.request().method() === method && pathOf(r) === path), action()]))[0];
   await page.click('#nav a[href="#/workspaces"]');
   await page.waitForSelector('tr[data-workspace="default"]');
   if (await page.locator('tr[data-workspace="default"] button.delete-workspace').count()) fail('the default workspace offers Delete');
