@@ -302,8 +302,11 @@ struct Snapshot {
     workspaces: BTreeMap<String, Workspace>,
     /// By the SHA-256 (hex) of their secret.
     tokens: HashMap<String, TokenRecord>,
-    /// By (workspace, name).
-    event_types: BTreeMap<(String, String), Arc<EventType>>,
+    /// By workspace, then name.
+    event_types: HashMap<String, BTreeMap<String, Arc<EventType>>>,
+    /// Whether any workspace has a rate quota (requests of the others
+    /// then skip the rate check without a lookup).
+    any_rates: bool,
 }
 
 /// Which per-workspace rate a request counts against.
@@ -370,11 +373,17 @@ impl Tenancy {
         for m in self.store.list_meta(MetaKind::EventType).await? {
             let record: EventTypeRecord = decode(&m)?;
             let validator = record.schema.as_ref().and_then(|s| compile_schema(s).ok());
-            snap.event_types.insert(
-                (m.workspace_id.clone(), record.name.clone()),
-                Arc::new(EventType { record, validator }),
-            );
+            snap.event_types
+                .entry(m.workspace_id.clone())
+                .or_default()
+                .insert(
+                    record.name.clone(),
+                    Arc::new(EventType { record, validator }),
+                );
         }
+        snap.any_rates = snap.workspaces.values().any(|w| {
+            w.quotas.events_per_second.is_some() || w.quotas.invocations_per_second.is_some()
+        });
         *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(snap);
         Ok(())
     }
@@ -392,6 +401,11 @@ impl Tenancy {
     }
 
     // ---- workspaces ----
+
+    /// Whether workspace `id` exists.
+    pub fn has_workspace(&self, id: &str) -> bool {
+        self.snap().workspaces.contains_key(id)
+    }
 
     /// The workspace `id`.
     pub fn workspace(&self, id: &str) -> Option<Workspace> {
@@ -479,9 +493,9 @@ impl Tenancy {
         for t in snap.tokens.values().filter(|t| t.workspace_id == id) {
             self.store.delete_meta(MetaKind::Token, &t.id).await?;
         }
-        for (ws, name) in snap.event_types.keys().filter(|(ws, _)| ws == id) {
+        for name in snap.event_types.get(id).into_iter().flat_map(|t| t.keys()) {
             self.store
-                .delete_meta(MetaKind::EventType, &event_type_key(ws, name))
+                .delete_meta(MetaKind::EventType, &event_type_key(id, name))
                 .await?;
         }
         self.store.delete_meta(MetaKind::Workspace, id).await?;
@@ -602,17 +616,29 @@ impl Tenancy {
     pub fn event_type(&self, ws: &str, name: &str) -> Option<EventTypeRecord> {
         self.snap()
             .event_types
-            .get(&(ws.to_string(), name.to_string()))
+            .get(ws)?
+            .get(name)
             .map(|t| t.record.clone())
+    }
+
+    /// Whether event type `name` of workspace `ws` has a schema events
+    /// are checked against.
+    pub fn has_schema(&self, ws: &str, name: &str) -> bool {
+        self.snap()
+            .event_types
+            .get(ws)
+            .and_then(|t| t.get(name))
+            .is_some_and(|t| t.validator.is_some())
     }
 
     /// Workspace `ws`'s catalogue, by name.
     pub fn event_types(&self, ws: &str) -> Vec<EventTypeRecord> {
         self.snap()
             .event_types
-            .iter()
-            .filter(|((w, _), _)| w == ws)
-            .map(|(_, t)| t.record.clone())
+            .get(ws)
+            .into_iter()
+            .flat_map(|t| t.values())
+            .map(|t| t.record.clone())
             .collect()
     }
 
@@ -632,7 +658,7 @@ impl Tenancy {
     /// `ws`, if the catalogue has one; the errors found, if any.
     pub fn validate_event(&self, ws: &str, name: &str, data: &serde_json::Value) -> Option<String> {
         let snap = self.snap();
-        let t = snap.event_types.get(&(ws.to_string(), name.to_string()))?;
+        let t = snap.event_types.get(ws)?.get(name)?;
         let v = t.validator.as_ref()?;
         let errors: Vec<String> = v
             .iter_errors(data)
@@ -657,7 +683,11 @@ impl Tenancy {
     /// store several nodes share, the pace is kept there, so the rate
     /// holds across nodes. A workspace without the quota costs nothing.
     pub async fn take(&self, ws: &str, kind: RateKind) -> std::result::Result<(), u64> {
-        let rate = self.snap().workspaces.get(ws).and_then(|w| match kind {
+        let snap = self.snap();
+        if !snap.any_rates {
+            return Ok(());
+        }
+        let rate = snap.workspaces.get(ws).and_then(|w| match kind {
             RateKind::Events => w.quotas.events_per_second,
             RateKind::Invocations => w.quotas.invocations_per_second,
         });

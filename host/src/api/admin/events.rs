@@ -93,7 +93,7 @@ pub(crate) async fn send(
     }
     crate::names::check_user_event_type(&body.event_type).map_err(ApiError::invalid)?;
     // The catalogue's schema, when the type has one.
-    if state.tenancy.event_type(ws, &body.event_type).is_some() {
+    if state.tenancy.has_schema(ws, &body.event_type) {
         let data: serde_json::Value = serde_json::from_str(body.data.get())
             .map_err(|e| ApiError::invalid(format!("data: {e}")))?;
         if let Some(errors) = state.tenancy.validate_event(ws, &body.event_type, &data) {

@@ -82,7 +82,7 @@ fn identify(state: &AppState, req: &Request) -> Result<Caller, ApiError> {
     };
     if operator {
         let ws = named.unwrap_or_else(|| DEFAULT_WORKSPACE.to_string());
-        if state.tenancy.workspace(&ws).is_none() {
+        if !state.tenancy.has_workspace(&ws) {
             return Err(ApiError::not_found(format!("no workspace {ws:?}")));
         }
         return Ok(Caller {
@@ -122,7 +122,7 @@ fn identify(state: &AppState, req: &Request) -> Result<Caller, ApiError> {
         }
     };
     // A workspace that is gone takes its credentials with it.
-    if state.tenancy.workspace(&workspace_id).is_none() {
+    if !state.tenancy.has_workspace(&workspace_id) {
         return Err(unauthorized("this credential's workspace no longer exists"));
     }
     if let Some(other) = named.filter(|n| *n != workspace_id) {
