@@ -62,6 +62,8 @@ enum Refused {
     Reply(u16, &'static str, String),
     /// A duplicate: replay the first answer.
     Duplicate(DedupRecord),
+    /// Over the workspace's invocation rate: 429, nothing recorded.
+    Throttled(u64),
 }
 
 /// The result of [`Inbound::serve`].
@@ -113,18 +115,6 @@ impl Inbound {
                 },
             };
         };
-        // The workspace's invocation rate, before anything runs or is
-        // recorded: a workspace over it costs the others nothing more.
-        if let Err(retry_after) = self
-            .tenancy
-            .take(&hook.record.workspace_id, RateKind::Invocations)
-            .await
-        {
-            return Served {
-                invocation_id: None,
-                reply: Reply::Throttled { retry_after },
-            };
-        }
         let (invocation_id, _) = ids::new("inv");
         // Every log line of this invocation (guest output, failures, commit
         // errors) carries both ids.
@@ -155,7 +145,7 @@ impl Inbound {
             emitted: 0,
             published: 0,
             output: None,
-            request: hook.record.capture.then(|| capture_request(&request)),
+            request: None,
             response: None,
         };
 
@@ -165,7 +155,18 @@ impl Inbound {
                 return self.finish(log, status, code, message).await;
             }
             Err(Refused::Duplicate(first)) => return self.replay(log, first),
+            Err(Refused::Throttled(retry_after)) => {
+                return Served {
+                    invocation_id: None,
+                    reply: Reply::Throttled { retry_after },
+                };
+            }
         };
+        // Kept only for requests that reach the handler: a request that
+        // failed verification is nobody's to replay.
+        if hook.record.capture {
+            log.request = Some(capture_request(&request));
+        }
 
         let Some(module) = self.registry.module_of(&hook.record) else {
             let message = format!(
@@ -297,6 +298,16 @@ impl Inbound {
         {
             tracing::debug!(reason = %message, "request not verified");
             return Err(Refused::Reply(401, "unverified", message));
+        }
+        // The workspace's invocation rate, after the signature (unsigned
+        // requests to a leaked URL do not use it up) and before anything
+        // runs or is recorded: a workspace over it costs the others nothing.
+        if let Err(retry_after) = self
+            .tenancy
+            .take(&hook.record.workspace_id, RateKind::Invocations)
+            .await
+        {
+            return Err(Refused::Throttled(retry_after));
         }
         let Some(dedup) = &hook.record.dedup else {
             return Ok(None);

@@ -203,6 +203,9 @@ impl Registry {
 
     /// The module called `name` in workspace `ws`.
     pub fn module(&self, ws: &str, name: &str) -> Option<Arc<LoadedModule>> {
+        // Only a valid name: `ws_x/name` must never reach another
+        // workspace's key through the default workspace's bare keys.
+        validate_module_name(name).ok()?;
         read(&self.modules).get(&module_key(ws, name)).cloned()
     }
 
@@ -256,7 +259,8 @@ impl Registry {
         (modules, webhooks)
     }
 
-    /// Ids of the webhooks of workspace `ws` handled by its module `name`.
+    /// Ids of the webhooks of workspace `ws` handled by its module `name`
+    /// (none for a name that is not a module name).
     pub fn module_users(&self, ws: &str, name: &str) -> Vec<String> {
         let mut ids: Vec<_> = read(&self.webhooks)
             .values()
@@ -277,8 +281,22 @@ impl Registry {
         name: &str,
         bytes: bytes::Bytes,
         max_modules: Option<usize>,
+        transform_users: usize,
     ) -> Result<(ModuleRecord, bool)> {
         validate_module_name(name)?;
+        // Refused before anything is compiled or stored (checked again
+        // under the lock below).
+        let quota_refusal = |max| {
+            RegistryError::Quota(format!(
+                "workspace {ws} has reached its quota of {max} module(s)"
+            ))
+        };
+        if let Some(max) = max_modules
+            && self.module(ws, name).is_none()
+            && self.counts(ws).0 >= max
+        {
+            return Err(quota_refusal(max));
+        }
         let sha256 = hex::encode(Sha256::digest(&bytes));
         // Compile outside the change lock and off the async workers: large
         // components take seconds and must not stall other requests.
@@ -304,6 +322,20 @@ impl Registry {
                 Arc::new(compiled)
             }
         };
+        // A module in use keeps its kind: webhooks run handlers, endpoints
+        // run transforms.
+        if let Some(previous) = self.module(ws, name)
+            && previous.handler.kind() != handler.kind()
+        {
+            let webhooks = self.module_users(ws, name).len();
+            if webhooks > 0 || transform_users > 0 {
+                return Err(RegistryError::Conflict(format!(
+                    "module {name:?} is a {:?} used by {webhooks} webhook(s) and \
+                     {transform_users} endpoint(s); a component of another kind cannot replace it",
+                    previous.handler.kind()
+                )));
+            }
+        }
         self.store.put_module_bytes(&sha256, &bytes).await?;
 
         let _guard = self.changes.lock().await;
@@ -313,9 +345,9 @@ impl Registry {
             && previous.is_none()
             && self.counts(ws).0 >= max
         {
-            return Err(RegistryError::Quota(format!(
-                "workspace {ws} has reached its quota of {max} module(s)"
-            )));
+            drop(_guard);
+            self.forget_code_if_unused(&sha256).await?;
+            return Err(quota_refusal(max));
         }
         let record = ModuleRecord {
             workspace_id: ws.to_string(),
@@ -342,6 +374,7 @@ impl Registry {
     /// Deletes module `name` of workspace `ws`; refused while a webhook
     /// uses it.
     pub async fn delete_module(&self, ws: &str, name: &str) -> Result<()> {
+        validate_module_name(name)?;
         let _guard = self.changes.lock().await;
         let module = self
             .module(ws, name)

@@ -1615,20 +1615,57 @@ async fn recent_attempts_are_those_of_recent_deliveries_of_the_workspace(s: Stor
             .unwrap();
     }
     let since = Utc::now() - Duration::hours(1);
-    let a = s.recent_attempts("ws_a", since, 100).await.unwrap();
+    let eps = vec!["ep_w".to_string()];
+    let (a, cut) = s.recent_attempts("ws_a", &eps, since, 100).await.unwrap();
+    assert!(!cut);
     assert_eq!(a.len(), 1);
     assert_eq!(a[0].0, "ep_w");
     assert_eq!(a[0].1.delivery_id, da.id);
-    // Deliveries made before `since` are not read.
-    let later = Utc::now() + Duration::seconds(5);
+    // Only the endpoints asked for; deliveries made before `since` are not read.
+    let other = vec!["ep_other".to_string()];
     assert!(
-        s.recent_attempts("ws_a", later, 100)
+        s.recent_attempts("ws_a", &other, since, 100)
             .await
             .unwrap()
+            .0
+            .is_empty()
+    );
+    let later = Utc::now() + Duration::seconds(5);
+    assert!(
+        s.recent_attempts("ws_a", &eps, later, 100)
+            .await
+            .unwrap()
+            .0
             .is_empty()
     );
     assert!(
-        s.recent_attempts("ws_c", since, 100)
+        s.recent_attempts("ws_c", &eps, since, 100)
+            .await
+            .unwrap()
+            .0
+            .is_empty()
+    );
+    // At the limit, it says so.
+    let (none, cut) = s.recent_attempts("ws_b", &eps, since, 0).await.unwrap();
+    assert!(none.is_empty() && cut);
+
+    // Invocation outcomes: when, status and time, newest first.
+    let inv = invocation("wh_stats");
+    s.commit_invocations(
+        &[InvocationCommit {
+            invocation: inv.clone(),
+            emissions: vec![],
+            events: vec![],
+        }],
+        true,
+    )
+    .await
+    .unwrap();
+    let outcomes = s.invocation_outcomes("wh_stats", since, 10).await.unwrap();
+    assert_eq!(outcomes.len(), 1);
+    assert_eq!(outcomes[0].status, inv.status);
+    assert!(
+        s.invocation_outcomes("wh_stats", later, 10)
             .await
             .unwrap()
             .is_empty()
@@ -1649,6 +1686,7 @@ async fn transformed_and_skipped_deliveries_are_kept(s: Store) {
         body: r#"{"text":"hi"}"#.into(),
         url: "http://127.0.0.1:9/x".into(),
         headers: BTreeMap::from([("x-a".to_string(), "1".to_string())]),
+        basis: "b".into(),
     };
     let retry = DeliveryRecord {
         transformed: Some(message.clone()),

@@ -149,6 +149,26 @@ async fn without_capture_or_with_a_cut_body_there_is_nothing_to_replay() {
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert_eq!(body["error"]["code"], "not_captured");
 
+    // A request that fails the webhook's signature check is not kept.
+    let (status, _) = srv
+        .send(srv.admin(Method::PATCH, &format!("/webhooks/{id}")).json(
+            &json!({"capture": true, "verify": {"scheme": "github", "secret": "s3cr3t-s3cr3t"}}),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = srv.send(srv.http.post(&url).body("forged")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let log = srv.invocations_until(&id, 2).await;
+    assert_eq!(log["data"][0]["outcome"], "unverified");
+    assert!(log["data"][0].get("request").is_none(), "{log}");
+    let (status, _) = srv
+        .send(
+            srv.admin(Method::PATCH, &format!("/webhooks/{id}"))
+                .json(&json!({"verify": null})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
     // Turned on: a body over the capture limit is kept cut, and refused
     // for replay rather than replayed wrong.
     let (status, _) = srv
@@ -161,7 +181,7 @@ async fn without_capture_or_with_a_cut_body_there_is_nothing_to_replay() {
     let big = "y".repeat(300 << 10);
     let (status, _) = srv.send(srv.http.post(&url).body(big)).await;
     assert_eq!(status, StatusCode::OK);
-    let log = srv.invocations_until(&id, 2).await;
+    let log = srv.invocations_until(&id, 3).await;
     let captured = &log["data"][0]["request"];
     assert_eq!(captured["body_bytes"], 300 << 10);
     let inv = log["data"][0]["id"].as_str().unwrap().to_string();

@@ -98,8 +98,47 @@ async fn the_transformed_message_is_signed_sent_and_resent() {
     }
     // The transform ran once: the retry resent its output, nonce and all.
     assert_eq!(got[0].body, got[1].body);
-    let detail = detail(&srv, d["id"].as_str().unwrap()).await;
-    assert_eq!(detail["attempts"].as_array().unwrap().len(), 2);
+
+    // Moved elsewhere, the endpoint's next attempt runs the transform
+    // again for the new URL instead of resending the old message there.
+    let moved = Receiver::start().await;
+    let ep_id = ep["id"].as_str().unwrap();
+    let (status, _) = srv
+        .send(
+            srv.admin(Method::PATCH, &format!("/endpoints/{ep_id}"))
+                .json(&json!({"url": moved.url})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = srv
+        .send(srv.admin(
+            Method::POST,
+            &format!("/deliveries/{}/retry", d["id"].as_str().unwrap()),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let again = moved.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(again[0].json()["transformed"], true);
+    assert_ne!(
+        again[0].body, got[0].body,
+        "a new message, not the stored one"
+    );
+    verify_standard(&secret, &again[0]);
+    // A transform in use keeps its kind: a handler cannot replace it.
+    let (status, body) = srv
+        .upload("transform-probe", hookhost_tests::component("echo"))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    // Every attempt is recorded: the two first, and the one after the move
+    // (recorded once the receiver answered).
+    let id = d["id"].as_str().unwrap().to_string();
+    let attempts = wait_until(Duration::from_secs(10), "the third attempt", || async {
+        let detail = detail(&srv, &id).await;
+        let all = detail["attempts"].as_array()?.clone();
+        (all.len() == 3).then_some(all)
+    })
+    .await;
+    assert_eq!(attempts[2]["status_code"], 200);
     srv.stop().await;
 }
 

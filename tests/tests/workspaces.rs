@@ -270,6 +270,43 @@ async fn another_workspace_sees_and_touches_nothing_on_any_operation() {
     assert_eq!(got_a[0].json()["type"], json!(a.event_type));
     assert_eq!(got_b[0].json()["workspace_id"], json!(ws_b));
 
+    // A default-workspace caller cannot reach A's modules through the
+    // `<ws>/<name>` keys other workspaces' modules are stored under.
+    let smuggled = format!("{ws_a}/{}", a.module);
+    let encoded = smuggled.replace('/', "%2F");
+    let (status, body) = srv
+        .send(srv.admin(Method::GET, &format!("/modules/{encoded}")))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert!(!body.to_string().contains(&a.webhook), "{body}");
+    let (status, _) = srv
+        .send(srv.admin(Method::DELETE, &format!("/modules/{encoded}")))
+        .await;
+    assert!(status.is_client_error(), "{status}");
+    let (status, body) = srv
+        .send(
+            srv.admin(Method::POST, "/webhooks")
+                .json(&json!({"module": smuggled})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, body) = srv
+        .send(
+            srv.admin(Method::POST, "/endpoints")
+                .json(&json!({"url": receiver_a.url, "events": ["*"], "transform": smuggled})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, _) = srv
+        .send(with(
+            &srv,
+            &token_a,
+            Method::GET,
+            &format!("/modules/{}", a.module),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "A's module is still there");
+
     // Module names are per workspace: B may use A's name.
     let (status, _) = srv
         .send(
@@ -306,13 +343,41 @@ async fn roles_revocation_and_expiry() {
             }
             let (status, body) = srv.send(req).await;
             let what = format!("{method} {filled} with a read token: {status} {body}");
-            if path.starts_with("/v1/workspaces") || m != Method::GET {
+            // Signing secrets are not for readers either.
+            if path.starts_with("/v1/workspaces")
+                || m != Method::GET
+                || path == "/v1/endpoints/{id}/secret"
+            {
                 assert_eq!(status, StatusCode::FORBIDDEN, "{what}");
             } else {
                 assert_eq!(status, StatusCode::OK, "{what}");
             }
         }
     }
+    // Readers see header values only as hints (they carry credentials).
+    let (status, ep) = srv
+        .send(
+            with(
+                &srv,
+                &admin,
+                Method::PATCH,
+                &format!("/endpoints/{}", a.endpoint),
+            )
+            .json(&json!({"headers": {"authorization": "Bearer s3cr3t-value"}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{ep}");
+    let (_, seen) = srv
+        .send(with(
+            &srv,
+            &read,
+            Method::GET,
+            &format!("/endpoints/{}", a.endpoint),
+        ))
+        .await;
+    assert_eq!(seen["headers"]["authorization"], "Bear…", "{seen}");
+    assert!(!seen.to_string().contains("s3cr3t"), "{seen}");
+
     // Nothing changed: the webhook is there, undescribed.
     let (_, w) = srv
         .send(with(

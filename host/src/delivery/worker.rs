@@ -472,14 +472,23 @@ impl DeliveryWorker {
         // What to send: the event's envelope to the endpoint, or what the
         // endpoint's transform made of it on the first attempt (stored with
         // the delivery; retries resend it without running it again).
+        let basis = endpoint
+            .transform
+            .as_deref()
+            .and_then(|name| self.transform_basis(&endpoint, name));
         let message = match (&d.transformed, &endpoint.transform) {
-            (Some(t), _) => Ok(t.clone()),
-            (None, None) => Ok(TransformedMessage {
-                body: String::new(),
-                url: endpoint.url.clone(),
-                headers: endpoint.headers.clone(),
-            }),
-            (None, Some(name)) => match self.transform(&endpoint, name, &event).await {
+            (Some(t), Some(_)) if Some(&t.basis) == basis.as_ref() => Ok(t.clone()),
+            (_, None) => {
+                // No transform (any more): the event as it is.
+                d.transformed = None;
+                Ok(TransformedMessage {
+                    body: String::new(),
+                    url: endpoint.url.clone(),
+                    headers: endpoint.headers.clone(),
+                    basis: String::new(),
+                })
+            }
+            (_, Some(name)) => match self.transform(&endpoint, name, &event, basis).await {
                 Ok(Some(t)) => {
                     d.transformed = Some(t.clone());
                     Ok(t)
@@ -492,7 +501,14 @@ impl DeliveryWorker {
                     store.record_attempt(pos, &d, None).await?;
                     return Ok(None);
                 }
-                Err(e) => Err(e),
+                Err(TransformError::Busy) => {
+                    // Again in a moment, without counting an attempt.
+                    d.next_attempt_at = Some(now + chrono::Duration::seconds(1));
+                    d.updated_at = now;
+                    store.record_attempt(pos, &d, None).await?;
+                    return Ok(None);
+                }
+                Err(TransformError::Failed(e)) => Err(e),
             },
         };
         let started = Instant::now();
@@ -687,6 +703,14 @@ impl DeliveryWorker {
     }
 }
 
+/// Why a transform gave nothing to send.
+enum TransformError {
+    /// No instance slot was free: try again shortly.
+    Busy,
+    /// It failed, or returned something unusable: the attempt fails.
+    Failed(String),
+}
+
 impl DeliveryWorker {
     /// Runs endpoint `ep`'s transform `name` on the message `event` would
     /// be sent as: `Ok(None)` when it skips the endpoint, the error (which
@@ -696,8 +720,21 @@ impl DeliveryWorker {
         ep: &EndpointRecord,
         name: &str,
         event: &EventRecord,
-    ) -> Result<Option<TransformedMessage>, String> {
-        let fail = |why: String| format!("transform {name:?}: {why}");
+        basis: Option<String>,
+    ) -> Result<Option<TransformedMessage>, TransformError> {
+        let fail = |why: String| {
+            // A guest's message or URL may be megabytes: the attempt keeps 1 KiB.
+            let mut why = why;
+            if why.len() > 1024 {
+                let mut cut = 1024;
+                while !why.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                why.truncate(cut);
+                why.push_str("…; nothing was sent");
+            }
+            TransformError::Failed(format!("transform {name:?}: {why}"))
+        };
         let registry = self
             .outbound
             .registry()
@@ -725,6 +762,11 @@ impl DeliveryWorker {
             tracing::info!(transform = name, output = %ran.output.trim_end(), "transform output");
         }
         let m = match ran.outcome {
+            // Every instance slot is busy with requests: not the
+            // transform's fault, and not an attempt.
+            Err(f) if f.kind == crate::runtime::FailureKind::Overloaded => {
+                return Err(TransformError::Busy);
+            }
             Err(f) => {
                 return Err(fail(format!(
                     "{} ({}); nothing was sent",
@@ -746,6 +788,12 @@ impl DeliveryWorker {
             headers.insert(k.to_ascii_lowercase(), v);
         }
         super::headers::check(&headers).map_err(|e| fail(format!("{e}; nothing was sent")))?;
+        if m.url.len() > 8192 {
+            return Err(fail(format!(
+                "the URL it returned ({} bytes) is too long; nothing was sent",
+                m.url.len()
+            )));
+        }
         let url = if m.url == ep.url {
             m.url
         } else {
@@ -762,7 +810,18 @@ impl DeliveryWorker {
             body: m.body,
             url,
             headers,
+            basis: basis.unwrap_or_default(),
         }))
+    }
+
+    /// What a transformed message of endpoint `ep` is made from: its URL
+    /// and headers, and transform `name`'s code; `None` when the module is
+    /// gone.
+    fn transform_basis(&self, ep: &EndpointRecord, name: &str) -> Option<String> {
+        use sha2::{Digest, Sha256};
+        let module = self.outbound.registry()?.module(&ep.workspace_id, name)?;
+        let inputs = serde_json::json!([name, module.record.sha256, ep.url, ep.headers]);
+        Some(hex::encode(Sha256::digest(inputs.to_string().as_bytes())))
     }
 }
 

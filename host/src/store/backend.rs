@@ -9,8 +9,8 @@
 use super::transfer::Item;
 use super::{
     AttemptRecord, DedupRecord, DeliveryFilter, DeliveryRecord, EmissionRecord, EndpointRecord,
-    EventRecord, InvocationCommit, InvocationRecord, MetaKind, MetaRecord, ModuleRecord, Page,
-    StoreResult, WebhookRecord,
+    EventRecord, InvocationCommit, InvocationOutcome, InvocationRecord, MetaKind, MetaRecord,
+    ModuleRecord, Page, StoreResult, WebhookRecord,
 };
 use chrono::{DateTime, Utc};
 
@@ -225,16 +225,27 @@ pub trait Backend: Send + Sync + 'static {
         before: Option<&str>,
         limit: usize,
     ) -> StoreResult<Page<DeliveryRecord>>;
-    /// Attempts of workspace `workspace_id`'s deliveries created at or
-    /// after `since`, with each one's endpoint id: newest deliveries first,
-    /// at most `limit` attempts. (Retries of older deliveries are not
-    /// among them.)
+    /// Attempts of the deliveries to `endpoint_ids` (of workspace
+    /// `workspace_id`) created at or after `since`, with each one's
+    /// endpoint id: newest deliveries first, at most `limit` attempts.
+    /// (Retries of older deliveries are not among them.) `true` with them
+    /// when the store stopped reading before the end of the period.
     async fn recent_attempts(
         &self,
         workspace_id: &str,
+        endpoint_ids: &[String],
         since: DateTime<Utc>,
         limit: usize,
-    ) -> StoreResult<Vec<(String, AttemptRecord)>>;
+    ) -> StoreResult<(Vec<(String, AttemptRecord)>, bool)>;
+    /// When invocations of `webhook_id` received at or after `since` came,
+    /// their status and duration (ms), newest first, at most `limit`,
+    /// without reading what they captured.
+    async fn invocation_outcomes(
+        &self,
+        webhook_id: &str,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<InvocationOutcome>>;
     /// Queued deliveries due at or before `now` and not leased by a node,
     /// in queue order, strictly after `after` when given (at most `limit`).
     async fn due_deliveries(

@@ -40,6 +40,12 @@ pub struct TransformedMessage {
     pub url: String,
     /// Custom headers sent.
     pub headers: std::collections::BTreeMap<String, String>,
+    /// What it was made from: a hash of the endpoint's URL and headers,
+    /// the transform's name and its code. When that changes (the endpoint
+    /// moved, its transform was replaced), the next attempt runs the
+    /// transform again instead of resending this.
+    #[serde(default)]
+    pub basis: String,
 }
 
 /// One event on its way to one endpoint.
@@ -227,15 +233,21 @@ impl Sled {
     pub(super) fn recent_attempts_blocking(
         &self,
         ws: &str,
+        endpoint_ids: &[String],
         since: DateTime<Utc>,
         limit: usize,
-    ) -> StoreResult<Vec<(String, AttemptRecord)>> {
+    ) -> StoreResult<(Vec<(String, AttemptRecord)>, bool)> {
+        /// Deliveries read at most (sled has no index by endpoint).
+        const MAX_SCANNED: usize = 200_000;
         let start = super::retention::time_key(since);
         let mut out = Vec::new();
-        for item in self.deliveries.range(start..).rev() {
+        for (scanned, item) in self.deliveries.range(start..).rev().enumerate() {
+            if scanned >= MAX_SCANNED {
+                return Ok((out, true));
+            }
             let (k, v) = item?;
             let d: DeliveryRecord = decode(&v)?;
-            if d.workspace_id != ws {
+            if d.workspace_id != ws || !endpoint_ids.contains(&d.endpoint_id) {
                 continue;
             }
             for a in self.attempts.scan_prefix(&k) {
@@ -243,10 +255,10 @@ impl Sled {
             }
             if out.len() >= limit {
                 out.truncate(limit);
-                break;
+                return Ok((out, true));
             }
         }
-        Ok(out)
+        Ok((out, false))
     }
 
     /// Deliveries, newest first, before the cursor `before`.

@@ -52,6 +52,17 @@ pub struct InvocationRecord {
     pub response: Option<CapturedResponse>,
 }
 
+/// What stats read of an invocation.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct InvocationOutcome {
+    /// When it arrived.
+    pub received_at: DateTime<Utc>,
+    /// Status answered.
+    pub status: u16,
+    /// Wall time, ms.
+    pub duration_ms: f64,
+}
+
 /// A request as kept for replay (webhooks with `capture` on).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CapturedRequest {
@@ -124,6 +135,25 @@ impl Sled {
         )?;
         let next_cursor = last.and(data.last().map(|r| r.id.clone()));
         Ok(Page { data, next_cursor })
+    }
+
+    /// [`super::Backend::invocation_outcomes`] (blocking: a scan).
+    pub(super) fn invocation_outcomes_blocking(
+        &self,
+        webhook_id: &str,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<InvocationOutcome>> {
+        let mut out = Vec::new();
+        for item in self.invocations.scan_prefix(prefix(webhook_id)).rev() {
+            // The light record: what it captured is skipped, not decoded.
+            let o: InvocationOutcome = super::decode(&item?.1)?;
+            if o.received_at < since || out.len() >= limit {
+                break;
+            }
+            out.push(o);
+        }
+        Ok(out)
     }
 
     /// Invocation `id` of `webhook_id`.

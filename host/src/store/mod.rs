@@ -35,7 +35,9 @@ pub use emissions::EmissionRecord;
 pub(crate) use endpoints::integral_opt;
 pub use endpoints::{DeliveryOrder, EndpointRecord, RateLimit, RetiredSecret};
 pub use events::{EventRecord, EventSource};
-pub use invocations::{CapturedRequest, CapturedResponse, InvocationRecord, capture_body};
+pub use invocations::{
+    CapturedRequest, CapturedResponse, InvocationOutcome, InvocationRecord, capture_body,
+};
 pub use meta::{MetaKind, MetaRecord};
 pub use modules::ModuleRecord;
 pub use pg::Postgres;
@@ -116,8 +118,9 @@ pub fn is_default_workspace(ws: &str) -> bool {
 }
 
 /// The store key of module `name` in workspace `ws`: the bare name in the
-/// default workspace (as before workspaces), `<ws>/<name>` in another
-/// (module names hold no `/`).
+/// default workspace (as before workspaces), `<ws>/<name>` in another.
+/// Callers pass only valid module names (no `/`), so a default-workspace
+/// key never names another workspace's module.
 pub fn module_key(ws: &str, name: &str) -> String {
     if is_default_workspace(ws) {
         name.to_string()

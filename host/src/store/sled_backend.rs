@@ -398,12 +398,24 @@ impl Backend for Sled {
     async fn recent_attempts(
         &self,
         workspace_id: &str,
+        endpoint_ids: &[String],
         since: DateTime<Utc>,
         limit: usize,
-    ) -> StoreResult<Vec<(String, AttemptRecord)>> {
+    ) -> StoreResult<(Vec<(String, AttemptRecord)>, bool)> {
         let this = self.clone();
         let ws = workspace_id.to_string();
-        blocking(move || this.recent_attempts_blocking(&ws, since, limit)).await
+        let eps = endpoint_ids.to_vec();
+        blocking(move || this.recent_attempts_blocking(&ws, &eps, since, limit)).await
+    }
+    async fn invocation_outcomes(
+        &self,
+        webhook_id: &str,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<super::InvocationOutcome>> {
+        let this = self.clone();
+        let id = webhook_id.to_string();
+        blocking(move || this.invocation_outcomes_blocking(&id, since, limit)).await
     }
     async fn list_deliveries(
         &self,

@@ -100,19 +100,26 @@ pub(crate) async fn list(
 ) -> Result<Json<Page<DeliveryRecord>>, ApiError> {
     let limit = page_limit(q.limit)?;
     let before = check_cursor("dlv", q.before.as_deref())?;
+    let read_only = caller.read_only();
     let filter = DeliveryFilter {
         workspace_id: Some(caller.workspace_id),
         endpoint_id: q.endpoint,
         event_id: q.event,
         status: q.status,
     };
-    Ok(Json(
-        state
-            .outbound
-            .store()
-            .list_deliveries(&filter, before, limit)
-            .await?,
-    ))
+    let mut page = state
+        .outbound
+        .store()
+        .list_deliveries(&filter, before, limit)
+        .await?;
+    if read_only {
+        for t in page.data.iter_mut().filter_map(|d| d.transformed.as_mut()) {
+            for v in t.headers.values_mut() {
+                *v = super::endpoints::hint(v);
+            }
+        }
+    }
+    Ok(Json(page))
 }
 
 /// The delivery with every attempt.
@@ -126,7 +133,15 @@ pub(crate) async fn show(
     let store = state.outbound.store();
     let delivery = own_delivery(&state, &caller, &id).await?;
     let attempts = store.list_attempts(&id).await?;
-    Ok(Json(DeliveryDetail::new(delivery, attempts)))
+    let mut detail = DeliveryDetail::new(delivery, attempts);
+    if caller.read_only()
+        && let Some(t) = &mut detail.transformed
+    {
+        for v in t.headers.values_mut() {
+            *v = super::endpoints::hint(v);
+        }
+    }
+    Ok(Json(detail))
 }
 
 /// Queues the delivery again now, whatever its state.

@@ -701,6 +701,24 @@ pub(crate) struct TestOut {
     error: Option<String>,
 }
 
+/// [`endpoint_out`] for `caller`: a read-only caller sees header values
+/// only as hints (they often carry the receiver's credentials).
+fn endpoint_out_for(caller: &Caller, ep: EndpointRecord) -> EndpointOut {
+    let mut out = endpoint_out(ep);
+    if caller.read_only() {
+        for v in out.headers.values_mut() {
+            *v = hint(v);
+        }
+    }
+    out
+}
+
+/// The first characters of a value, and an ellipsis.
+pub(super) fn hint(value: &str) -> String {
+    let shown: String = value.chars().take(4).collect();
+    format!("{shown}…")
+}
+
 fn endpoint_out(ep: EndpointRecord) -> EndpointOut {
     let hint: String = verifying_secret(ep.signature, &ep.secret)
         .chars()
@@ -824,7 +842,7 @@ pub(crate) async fn list(
         .await?
         .into_iter()
         .filter(|e| e.workspace_id == caller.workspace_id)
-        .map(endpoint_out)
+        .map(|e| endpoint_out_for(&caller, e))
         .collect();
     Ok(Json(Page {
         data,
@@ -840,7 +858,8 @@ pub(crate) async fn show(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<EndpointOut>, ApiError> {
-    Ok(Json(endpoint_out(
+    Ok(Json(endpoint_out_for(
+        &caller,
         own_endpoint(&state, &caller, &id).await?,
     )))
 }

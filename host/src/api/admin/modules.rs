@@ -124,7 +124,17 @@ pub(crate) async fn upload(
     }
     let ws = &caller.workspace_id;
     let max = state.quotas(ws).max_modules.map(|m| m as usize);
-    let (record, created) = state.registry.upload_module(ws, &name, bytes, max).await?;
+    let transform_users = state
+        .outbound
+        .endpoints()
+        .await?
+        .iter()
+        .filter(|e| e.workspace_id == *ws && e.transform.as_deref() == Some(name.as_str()))
+        .count();
+    let (record, created) = state
+        .registry
+        .upload_module(ws, &name, bytes, max, transform_users)
+        .await?;
     let module = state
         .registry
         .module(ws, &record.name)

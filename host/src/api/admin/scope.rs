@@ -45,6 +45,15 @@ impl Caller {
     pub fn is_operator(&self) -> bool {
         self.access == Access::Operator
     }
+
+    /// Whether the caller may only look (a `read` token, a read-only
+    /// portal link): it sees no secret, and header values only as hints.
+    pub fn read_only(&self) -> bool {
+        matches!(
+            self.access,
+            Access::Token(Role::Read) | Access::Portal { read_only: true }
+        )
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Caller {
@@ -88,6 +97,16 @@ pub fn check(access: Access, method: &Method, route: &str) -> Result<(), ApiErro
             "workspaces and their tokens are managed with the admin token",
         ));
     }
+    // A viewer must not be able to sign as the platform.
+    let viewer = matches!(
+        access,
+        Access::Token(Role::Read) | Access::Portal { read_only: true }
+    );
+    if viewer && route == "/endpoints/{id}/secret" {
+        return Err(ApiError::forbidden(
+            "read-only credentials do not see signing secrets",
+        ));
+    }
     match access {
         Access::Operator | Access::Token(Role::Admin) => Ok(()),
         Access::Token(Role::Read) if reads => Ok(()),
@@ -103,12 +122,6 @@ pub fn check(access: Access, method: &Method, route: &str) -> Result<(), ApiErro
             // The catalogue is the operator's: the portal reads it.
             if (read_only || route.starts_with("/event-types")) && !reads {
                 return Err(ApiError::forbidden("this portal link may only read"));
-            }
-            // A viewer must not be able to sign as the platform.
-            if read_only && route == "/endpoints/{id}/secret" {
-                return Err(ApiError::forbidden(
-                    "a read-only portal link does not show signing secrets",
-                ));
             }
             Ok(())
         }
@@ -129,6 +142,8 @@ mod tests {
         assert!(check(admin, &Method::GET, "/workspaces").is_err());
         assert!(check(admin, &Method::POST, "/webhooks").is_ok());
         assert!(check(read, &Method::GET, "/webhooks").is_ok());
+        assert!(check(read, &Method::GET, "/endpoints/{id}/secret").is_err());
+        assert!(check(read, &Method::GET, "/endpoints/{id}").is_ok());
         assert!(check(read, &Method::POST, "/events").is_err());
         assert!(check(read, &Method::DELETE, "/modules/{name}").is_err());
         assert!(check(portal, &Method::POST, "/endpoints").is_ok());

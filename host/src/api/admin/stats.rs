@@ -144,14 +144,22 @@ pub(crate) async fn stats(
     let mut truncated = false;
 
     let store = state.outbound.store();
-    let attempts = store
-        .recent_attempts(ws, first_hour, MAX_ATTEMPTS + 1)
+    let workspace_endpoints: Vec<_> = state
+        .outbound
+        .endpoints()
+        .await?
+        .into_iter()
+        .filter(|e| e.workspace_id == *ws)
+        .collect();
+    let endpoint_ids: Vec<String> = workspace_endpoints.iter().map(|e| e.id.clone()).collect();
+    let (attempts, cut) = store
+        .recent_attempts(ws, &endpoint_ids, first_hour, MAX_ATTEMPTS)
         .await?;
-    truncated |= attempts.len() > MAX_ATTEMPTS;
+    truncated |= cut;
     // Per endpoint, per hour: (ok, failed, latencies).
     type Hour = (usize, usize, Vec<f64>);
     let mut per_endpoint: BTreeMap<String, Vec<Hour>> = BTreeMap::new();
-    for (endpoint, a) in attempts.into_iter().take(MAX_ATTEMPTS) {
+    for (endpoint, a) in attempts {
         let Some(i) = bucket(a.at) else { continue };
         let hours_of = per_endpoint
             .entry(endpoint)
@@ -166,10 +174,7 @@ pub(crate) async fn stats(
         h.2.push(a.latency_ms);
     }
     let mut endpoints = Vec::new();
-    for ep in state.outbound.endpoints().await? {
-        if ep.workspace_id != *ws {
-            continue;
-        }
+    for ep in workspace_endpoints {
         let hours_of = per_endpoint.remove(&ep.id).unwrap_or_default();
         let mut all = Vec::new();
         let buckets = starts
@@ -209,32 +214,17 @@ pub(crate) async fn stats(
         for hook in state.registry.webhooks_of(ws) {
             let mut per_hour: Vec<(usize, usize, Vec<f64>)> =
                 vec![(0, 0, Vec::new()); hours as usize];
-            let mut before: Option<String> = None;
-            let mut read = 0;
-            'pages: loop {
-                let page = store
-                    .list_invocations(&hook.record.id, before.as_deref(), 500)
-                    .await?;
-                for inv in &page.data {
-                    read += 1;
-                    if inv.received_at < first_hour {
-                        break 'pages;
+            let outcomes = store
+                .invocation_outcomes(&hook.record.id, first_hour, MAX_INVOCATIONS + 1)
+                .await?;
+            truncated |= outcomes.len() > MAX_INVOCATIONS;
+            for inv in outcomes.iter().take(MAX_INVOCATIONS) {
+                if let Some(i) = bucket(inv.received_at) {
+                    per_hour[i].0 += 1;
+                    if inv.status >= 400 {
+                        per_hour[i].1 += 1;
                     }
-                    if read > MAX_INVOCATIONS {
-                        truncated = true;
-                        break 'pages;
-                    }
-                    if let Some(i) = bucket(inv.received_at) {
-                        per_hour[i].0 += 1;
-                        if inv.status >= 400 {
-                            per_hour[i].1 += 1;
-                        }
-                        per_hour[i].2.push(inv.duration_ms);
-                    }
-                }
-                match page.next_cursor {
-                    Some(c) => before = Some(c),
-                    None => break,
+                    per_hour[i].2.push(inv.duration_ms);
                 }
             }
             let mut all = Vec::new();

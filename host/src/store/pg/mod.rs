@@ -872,27 +872,64 @@ impl Backend for Postgres {
     async fn recent_attempts(
         &self,
         workspace_id: &str,
+        endpoint_ids: &[String],
         since: DateTime<Utc>,
         limit: usize,
-    ) -> StoreResult<Vec<(String, AttemptRecord)>> {
-        // Ids are time-ordered: the smallest id of a delivery made at `since`.
+    ) -> StoreResult<(Vec<(String, AttemptRecord)>, bool)> {
+        // Ids are time-ordered: the smallest id of a delivery made at
+        // `since`. By endpoint, through the (endpoint_id, id) index.
         let from = ids::at(DELIVERY_PREFIX, since);
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let wanted = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
         let rows = self
             .query(
                 "SELECT d.endpoint_id, a.record FROM deliveries d \
                  JOIN attempts a ON a.delivery_id = d.id \
-                 WHERE d.workspace_id = $1 AND d.id >= $2 \
-                 ORDER BY d.id DESC, a.attempt LIMIT $3",
-                &[&workspace_id, &from, &limit],
+                 WHERE d.endpoint_id = ANY($1) AND d.id >= $2 AND d.workspace_id = $3 \
+                 ORDER BY d.id DESC, a.attempt LIMIT $4",
+                &[&endpoint_ids, &from, &workspace_id, &wanted],
             )
             .await?;
-        rows.iter()
+        let mut out = rows
+            .iter()
             .map(|r| {
                 Ok((
                     r.try_get(0).map_err(db)?,
                     decode(r.try_get(1).map_err(db)?)?,
                 ))
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        let truncated = out.len() > limit;
+        out.truncate(limit);
+        Ok((out, truncated))
+    }
+
+    async fn invocation_outcomes(
+        &self,
+        webhook_id: &str,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<super::InvocationOutcome>> {
+        let from = ids::at(INVOCATION_PREFIX, since);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        // Only the fields stats need, extracted in the database: captured
+        // requests are not sent over.
+        let rows = self
+            .query(
+                "SELECT (record::json->>'received_at')::timestamptz, \
+                        (record::json->>'status')::int4, \
+                        (record::json->>'duration_ms')::float8 \
+                 FROM invocations WHERE webhook_id = $1 AND id >= $2 \
+                 ORDER BY id DESC LIMIT $3",
+                &[&webhook_id, &from, &limit],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(super::InvocationOutcome {
+                    received_at: r.try_get(0).map_err(db)?,
+                    status: u16::try_from(r.try_get::<_, i32>(1).map_err(db)?).unwrap_or(0),
+                    duration_ms: r.try_get(2).map_err(db)?,
+                })
             })
             .collect()
     }
