@@ -115,7 +115,8 @@ pub(crate) struct ReplayIn {
 pub(crate) struct ReplayAnswer {
     /// The invocation (the new one is stored only when committed).
     invocation_id: String,
-    /// The module that ran.
+    /// The module that ran (for the original: the webhook's module now,
+    /// which ran it unless the webhook was moved to another since).
     module: String,
     /// Status answered.
     status: u16,
