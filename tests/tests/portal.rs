@@ -127,7 +127,7 @@ async fn portal_end_to_end_in_chromium() {
     );
     // Expired: signed like any link, with no time left.
     let keys = hookhost::tenancy::portal::PortalKeys::new(&srv.token);
-    let (expired_cred, _) = keys.sign(&a, Duration::ZERO, false);
+    let (expired_cred, _) = keys.sign(&a, 0, Duration::ZERO, false);
     let expired = format!("{}/portal/#{expired_cred}", srv.url);
     // Altered: A's claims rewritten to B's workspace, A's tag kept.
     let cred = full.split_once('#').unwrap().1;
@@ -307,4 +307,48 @@ async fn the_portal_may_be_framed_only_by_the_configured_ancestors() {
     // refused at start.
     assert!(hookhost::config::check_frame_ancestors("'self'; script-src *").is_err());
     assert!(hookhost::config::check_frame_ancestors("https://a.example https://b.example").is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoking_a_workspaces_links_refuses_them_and_only_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = start_with(dir.path(), |_| {}).await;
+    let a = create_workspace(&srv, json!({"name": "A"})).await;
+    let b = create_workspace(&srv, json!({"name": "B"})).await;
+    let cred = |link: &str| link.split_once('#').unwrap().1.to_string();
+    let old_a = cred(&link(&srv, &a, json!({"ttl": "1h"})).await);
+    let old_b = cred(&link(&srv, &b, json!({"ttl": "1h"})).await);
+    let status_of = |c: String| {
+        let srv = &srv;
+        async move {
+            srv.send(
+                srv.http
+                    .get(format!("{}/v1/endpoints", srv.url))
+                    .bearer_auth(c),
+            )
+            .await
+        }
+    };
+    assert_eq!(status_of(old_a.clone()).await.0, StatusCode::OK);
+    let (status, _) = srv
+        .send(srv.admin(Method::POST, &format!("/workspaces/{a}/portal/revoke")))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, body) = status_of(old_a).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(body.to_string().contains("revoked"), "{body}");
+    // A new link of A works; B's links were not touched.
+    let new_a = cred(&link(&srv, &a, json!({"ttl": "1h"})).await);
+    assert_eq!(status_of(new_a).await.0, StatusCode::OK);
+    assert_eq!(status_of(old_b).await.0, StatusCode::OK);
+    // Only the admin token revokes.
+    let (status, _) = srv
+        .send(
+            srv.http
+                .post(format!("{}/v1/workspaces/{b}/portal/revoke", srv.url))
+                .bearer_auth(cred(&link(&srv, &b, json!({"ttl": "1h"})).await)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    srv.stop().await;
 }

@@ -171,8 +171,27 @@ pub async fn run_client(args: &ClientArgs, command: Command) -> Result<(), Clien
         Command::EventType(cmd) => event_type(&client, cmd).await?,
         Command::PortalLink {
             workspace_id,
+            revoke_all: true,
+            ..
+        } => {
+            client
+                .call(
+                    Method::POST,
+                    &format!("/workspaces/{workspace_id}/portal/revoke"),
+                    &[],
+                    None,
+                )
+                .await?;
+            (
+                json!({ "deleted": format!("every portal link of {workspace_id}") }),
+                output::Kind::Deleted,
+            )
+        }
+        Command::PortalLink {
+            workspace_id,
             ttl,
             read_only,
+            ..
         } => (
             client
                 .call(

@@ -96,6 +96,9 @@ pub enum Command {
         /// A link that can only look.
         #[arg(long)]
         read_only: bool,
+        /// Instead: revoke every link of the workspace made so far.
+        #[arg(long, conflicts_with_all = ["ttl", "read_only"])]
+        revoke_all: bool,
     },
     /// Manage the workspace's event-type catalogue.
     #[command(subcommand, name = "event-type")]

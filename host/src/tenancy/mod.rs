@@ -200,6 +200,10 @@ pub struct Workspace {
     /// How its portal looks.
     #[serde(default)]
     pub branding: Branding,
+    /// Bumped by revoking the workspace's portal links: links signed
+    /// before are refused.
+    #[serde(default)]
+    pub portal_epoch: u32,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Last change.
@@ -215,6 +219,7 @@ impl Workspace {
             description: "Records made without naming a workspace".into(),
             quotas: Quotas::default(),
             branding: Branding::default(),
+            portal_epoch: 0,
             created_at: epoch,
             updated_at: epoch,
         }
@@ -444,11 +449,29 @@ impl Tenancy {
             description,
             quotas,
             branding,
+            portal_epoch: 0,
             created_at: now,
             updated_at: now,
         };
         self.put(MetaKind::Workspace, &w.id, &w.id, &w).await?;
         Ok(w)
+    }
+
+    /// Revokes every portal link of workspace `id` made so far.
+    pub async fn revoke_portal_links(&self, id: &str) -> Result<Workspace> {
+        let _guard = self.changes.lock().await;
+        let mut w = self
+            .workspace(id)
+            .ok_or_else(|| not_found("workspace", id))?;
+        w.portal_epoch = w.portal_epoch.wrapping_add(1);
+        w.updated_at = Utc::now();
+        self.put(MetaKind::Workspace, &w.id, &w.id, &w).await?;
+        Ok(w)
+    }
+
+    /// The portal epoch of workspace `id`, if it exists.
+    pub fn portal_epoch(&self, id: &str) -> Option<u32> {
+        self.snap().workspaces.get(id).map(|w| w.portal_epoch)
     }
 
     /// Changes workspace `id`.

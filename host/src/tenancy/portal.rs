@@ -33,6 +33,10 @@ pub struct PortalClaims {
     pub read_only: bool,
     /// Makes each link unique.
     pub nonce: String,
+    /// The workspace's portal epoch when it was signed: revoking the
+    /// workspace's links bumps it, and links of an older epoch are refused.
+    #[serde(default, rename = "ep")]
+    pub epoch: u32,
 }
 
 impl PortalClaims {
@@ -77,6 +81,7 @@ impl PortalKeys {
     pub fn sign(
         &self,
         ws: &str,
+        epoch: u32,
         ttl: std::time::Duration,
         read_only: bool,
     ) -> (String, DateTime<Utc>) {
@@ -88,6 +93,7 @@ impl PortalKeys {
             exp: expires_at.timestamp(),
             read_only,
             nonce: hex::encode(nonce),
+            epoch,
         };
         let body = B64.encode(serde_json::to_vec(&claims).expect("claims serialize"));
         let tag = B64.encode(self.mac(&body).finalize().into_bytes());
@@ -124,9 +130,10 @@ mod tests {
     #[test]
     fn links_verify_until_they_expire_and_only_unaltered() {
         let keys = PortalKeys::new("admin-token");
-        let (cred, exp) = keys.sign("ws_a", Duration::from_secs(3600), true);
+        let (cred, exp) = keys.sign("ws_a", 3, Duration::from_secs(3600), true);
         let claims = keys.verify(&cred).unwrap();
         assert_eq!(claims.workspace_id, "ws_a");
+        assert_eq!(claims.epoch, 3);
         assert!(claims.read_only);
         assert_eq!(claims.expires_at(), exp);
 
@@ -146,7 +153,7 @@ mod tests {
         );
         assert_eq!(keys.verify("hhp_garbage"), Err(PortalRefusal::Invalid));
 
-        let (old, _) = keys.sign("ws_a", Duration::ZERO, false);
+        let (old, _) = keys.sign("ws_a", 0, Duration::ZERO, false);
         assert_eq!(keys.verify(&old), Err(PortalRefusal::Expired));
     }
 }

@@ -92,6 +92,13 @@ fn identify(state: &AppState, req: &Request) -> Result<Caller, ApiError> {
     }
     let (workspace_id, access) = match presented {
         Some(p) if p.starts_with(PORTAL_PREFIX) => match state.tenancy.portal().verify(p) {
+            Ok(claims)
+                if state.tenancy.portal_epoch(&claims.workspace_id) != Some(claims.epoch) =>
+            {
+                return Err(unauthorized(
+                    "this portal link was revoked; ask for a new one",
+                ));
+            }
             Ok(claims) => (
                 claims.workspace_id,
                 Access::Portal {

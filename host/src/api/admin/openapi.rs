@@ -39,7 +39,7 @@ use utoipa::{Modify, OpenApi};
         deliveries::list, deliveries::show, deliveries::retry,
         workspaces::create, workspaces::list, workspaces::show, workspaces::update,
         workspaces::remove, workspaces::create_token, workspaces::tokens,
-        workspaces::revoke_token, workspaces::portal_link,
+        workspaces::revoke_token, workspaces::portal_link, workspaces::revoke_portal_links,
         event_types::put, event_types::list, event_types::show, event_types::remove,
         portal::session,
         stats::stats,
@@ -441,7 +441,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(ids.len(), 41);
+        assert_eq!(ids.len(), 42);
         assert!(ids.contains("get_v1_webhooks_id_invocations"), "{ids:?}");
         assert_eq!(links.len(), 13, "{links:?}");
         for l in links {

@@ -25,6 +25,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/workspaces/{id}/tokens", get(tokens).post(create_token))
         .route("/workspaces/{id}/tokens/{token_id}", delete(revoke_token))
         .route("/workspaces/{id}/portal", post(portal_link))
+        .route("/workspaces/{id}/portal/revoke", post(revoke_portal_links))
 }
 
 impl From<TenancyError> for ApiError {
@@ -406,10 +407,23 @@ pub(crate) async fn portal_link(
     if ttl < std::time::Duration::from_secs(60) || ttl > MAX_TTL {
         return Err(ApiError::invalid("ttl must be between 1m and 30d"));
     }
-    let (credential, expires_at) = state.tenancy.portal().sign(&id, ttl, body.read_only);
+    let epoch = state.tenancy.portal_epoch(&id).unwrap_or_default();
+    let (credential, expires_at) = state.tenancy.portal().sign(&id, epoch, ttl, body.read_only);
     Ok(Json(PortalOut {
         url: format!("{}/portal/#{credential}", state.portal_url),
         expires_at,
         read_only: body.read_only,
     }))
+}
+
+/// Revokes every portal link of the workspace made so far (new ones work).
+#[utoipa::path(post, path = "/v1/workspaces/{id}/portal/revoke", tag = "workspaces", params(("id" = String, Path, description = "Workspace id")),
+    responses((status = 204, description = "Revoked"), ErrorResponses),
+    description = "Admin token only.")]
+pub(crate) async fn revoke_portal_links(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.tenancy.revoke_portal_links(&id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
