@@ -374,7 +374,10 @@ impl Registry {
     /// Deletes module `name` of workspace `ws`; refused while a webhook
     /// uses it.
     pub async fn delete_module(&self, ws: &str, name: &str) -> Result<()> {
-        validate_module_name(name)?;
+        // Not a module name: no module of that name (404, as for `module`).
+        if validate_module_name(name).is_err() {
+            return Err(not_found("module", name));
+        }
         let _guard = self.changes.lock().await;
         let module = self
             .module(ws, name)
