@@ -171,6 +171,27 @@ impl From<PathRejection> for ApiError {
     }
 }
 
+/// An optional JSON object body: empty or `null` is `None`; anything but an
+/// object (serde would also read a struct from an array) is refused.
+pub fn optional_json_object<T: serde::de::DeserializeOwned>(
+    body: &[u8],
+) -> Result<Option<T>, ApiError> {
+    let text = body.trim_ascii();
+    if text.is_empty() || text == b"null" {
+        return Ok(None);
+    }
+    if text.first() != Some(&b'{') {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            "the body must be a JSON object (or empty)",
+        ));
+    }
+    serde_json::from_slice(text)
+        .map(Some)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", e.to_string()))
+}
+
 /// `axum::Json` whose rejections are [`ApiError`]s, taking JSON objects
 /// only (serde would also read a struct from an array of its fields).
 pub struct ApiJson<T>(pub T);
@@ -277,4 +298,37 @@ pub enum ErrorResponses {
     /// `storage_error`: the data directory failed; nothing was half-written.
     #[response(status = 500)]
     Storage(ErrorBody),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    struct Opt {
+        secret: Option<String>,
+    }
+
+    #[test]
+    fn optional_bodies_are_objects_or_nothing() {
+        assert_eq!(optional_json_object::<Opt>(b"").unwrap(), None);
+        assert_eq!(optional_json_object::<Opt>(b" null \n").unwrap(), None);
+        assert_eq!(
+            optional_json_object::<Opt>(br#"{"secret": "x"}"#).unwrap(),
+            Some(Opt {
+                secret: Some("x".into())
+            })
+        );
+        // serde alone would read these as the struct's fields.
+        for bad in [
+            &b"[null]"[..],
+            b"[\"x\"]",
+            b"1",
+            b"\"x\"",
+            b"{\"other\": 1}",
+        ] {
+            assert!(optional_json_object::<Opt>(bad).is_err(), "{bad:?}");
+        }
+    }
 }

@@ -972,13 +972,7 @@ pub(crate) async fn rotate(
     own_endpoint(&state, &caller, &id).await?;
     // The body is optional: empty (or JSON `null`, as the document's
     // nullable body allows) means "generate a new secret".
-    let secret = if body.iter().all(u8::is_ascii_whitespace) {
-        None
-    } else {
-        serde_json::from_slice::<Option<RotateIn>>(&body)
-            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", e.to_string()))?
-            .and_then(|r| r.secret)
-    };
+    let secret = crate::api::error::optional_json_object::<RotateIn>(&body)?.and_then(|r| r.secret);
     check_secret(secret.as_deref())?;
     Ok(Json(with_secret(
         state.outbound.rotate_secret(&id, secret).await?,

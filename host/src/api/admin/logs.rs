@@ -171,13 +171,7 @@ pub(crate) async fn replay(
     body: axum::body::Bytes,
 ) -> Result<Json<ReplayOut>, ApiError> {
     // The body is optional: empty or `null` means the defaults.
-    let options: ReplayIn = if body.iter().all(u8::is_ascii_whitespace) {
-        ReplayIn::default()
-    } else {
-        serde_json::from_slice::<Option<ReplayIn>>(&body)
-            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", e.to_string()))?
-            .unwrap_or_default()
-    };
+    let options: ReplayIn = crate::api::error::optional_json_object(&body)?.unwrap_or_default();
     let hook = super::webhooks::own_webhook(&state, &caller, &id)?;
     let original = state
         .registry
