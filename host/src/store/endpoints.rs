@@ -98,16 +98,16 @@ impl DeliveryOrder {
 
 /// Deliveries per second an endpoint accepts (attempts, retries included).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, try_from = "RateLimitObject")]
 pub struct RateLimit {
     /// Sustained attempts per second, 1–10000.
     #[schema(minimum = 1, maximum = 10000)]
-    #[serde(deserialize_with = "integral")]
     pub per_second: u32,
     /// Attempts allowed at once beyond the steady pace after a quiet
     /// spell, 0–10000 (default 0): at most `per_second + burst` attempts
     /// start in any one-second window.
-    #[serde(default, deserialize_with = "integral")]
+    // `default`: optional in the document too (read by `RateLimitObject`).
+    #[serde(default)]
     #[schema(minimum = 0, maximum = 10000)]
     pub burst: u32,
 }
@@ -137,6 +137,32 @@ fn whole(n: serde_json::Number) -> Result<u32, String> {
         })
         .and_then(|v| u32::try_from(v).ok())
         .ok_or_else(|| format!("expected a whole number, not {n}"))
+}
+
+/// A rate limit as written: a JSON object only (serde would also read the
+/// struct from an array of its fields).
+#[derive(Deserialize)]
+struct RateLimitObject(serde_json::Map<String, serde_json::Value>);
+
+impl TryFrom<RateLimitObject> for RateLimit {
+    type Error = String;
+
+    fn try_from(o: RateLimitObject) -> Result<Self, String> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Fields {
+            #[serde(deserialize_with = "integral")]
+            per_second: u32,
+            #[serde(default, deserialize_with = "integral")]
+            burst: u32,
+        }
+        let f: Fields =
+            serde_json::from_value(serde_json::Value::Object(o.0)).map_err(|e| e.to_string())?;
+        Ok(RateLimit {
+            per_second: f.per_second,
+            burst: f.burst,
+        })
+    }
 }
 
 impl RateLimit {
@@ -181,5 +207,44 @@ impl Sled {
         let existed = self.endpoints.remove(id)?.is_some();
         self.flush().await?;
         Ok(existed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_limits_are_objects_of_whole_numbers() {
+        let r: RateLimit = serde_json::from_str(r#"{"per_second": 10.0}"#).unwrap();
+        assert_eq!(
+            r,
+            RateLimit {
+                per_second: 10,
+                burst: 0
+            }
+        );
+        let r: RateLimit = serde_json::from_str(r#"{"per_second": 5, "burst": 2}"#).unwrap();
+        assert_eq!(r.burst, 2);
+        for bad in [
+            r#"[10, 0]"#,
+            r#"{"per_second": 1.5}"#,
+            r#"{"burst": 1}"#,
+            r#"{"per_second": 1, "x": 1}"#,
+        ] {
+            assert!(serde_json::from_str::<RateLimit>(bad).is_err(), "{bad}");
+        }
+        // Stored records read back.
+        let stored = serde_json::to_string(&RateLimit {
+            per_second: 3,
+            burst: 1,
+        })
+        .unwrap();
+        assert_eq!(
+            serde_json::from_str::<RateLimit>(&stored)
+                .unwrap()
+                .per_second,
+            3
+        );
     }
 }
