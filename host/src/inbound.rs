@@ -5,9 +5,8 @@
 use crate::config::CAPTURE_BODY_BYTES;
 use crate::dedup::{Claim, Deduplicator, Leader};
 use crate::registry::{LiveWebhook, Registry};
-use crate::runtime::bindings::hookhost::handler::types::HandlerError;
 use crate::runtime::bindings::{Context, Request, Response};
-use crate::runtime::{GuestRecord, Outcome};
+use crate::runtime::{GuestRecord, Outcome, handler_error_reply};
 use crate::store::{
     CapturedRequest, CapturedResponse, Committer, DedupRecord, EmissionRecord, EventRecord,
     EventSource, InvocationCommit, InvocationRecord, capture_body, ids,
@@ -265,11 +264,8 @@ impl Inbound {
                 }
             }
             Outcome::HandlerError(e) => {
-                let (status, code, message) = match e {
-                    HandlerError::BadRequest(m) => (400, "bad_request", m),
-                    HandlerError::Unauthorized(m) => (401, "unauthorized", m),
-                    HandlerError::Internal(m) => (500, "internal", m),
-                };
+                let (status, code, message) = handler_error_reply(&e);
+                let message = message.to_string();
                 self.finish(log, status, code, message).await
             }
             Outcome::Failed(f) => {
@@ -391,14 +387,10 @@ impl Inbound {
                 Some(r.clone())
             }
             Outcome::HandlerError(e) => {
-                let (status, code, message) = match e {
-                    HandlerError::BadRequest(m) => (400, "bad_request", m),
-                    HandlerError::Unauthorized(m) => (401, "unauthorized", m),
-                    HandlerError::Internal(m) => (500, "internal", m),
-                };
+                let (status, code, message) = handler_error_reply(e);
                 log.status = status;
                 log.outcome = code.into();
-                log.error = Some(message.clone());
+                log.error = Some(message.to_string());
                 None
             }
             Outcome::Failed(f) => {

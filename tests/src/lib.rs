@@ -79,6 +79,21 @@ pub async fn send_event(srv: &TestServer, body: Value) -> Value {
     accepted
 }
 
+/// Checks `r`'s Standard Webhooks signature with the independent
+/// `standardwebhooks` crate (not with hookhost's code); panics if it fails.
+pub fn verify_standard(secret: &str, r: &receiver::Received) {
+    let wh = standardwebhooks::Webhook::new(secret).unwrap();
+    let mut headers = http::HeaderMap::new();
+    for (k, v) in r.headers.iter() {
+        headers.insert(
+            http::HeaderName::from_bytes(k.as_str().as_bytes()).unwrap(),
+            http::HeaderValue::from_bytes(v.as_bytes()).unwrap(),
+        );
+    }
+    wh.verify(&r.body, &headers)
+        .expect("the standardwebhooks crate accepts the signature");
+}
+
 /// Polls `check` every 20 ms until it returns `Some`, failing after `within`.
 pub async fn wait_until<T, F, Fut>(within: std::time::Duration, what: &str, mut check: F) -> T
 where

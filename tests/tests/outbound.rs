@@ -4,7 +4,7 @@
 use hmac::{Hmac, Mac};
 use hookhost::delivery::guard::AddressGuard;
 use hookhost_tests::receiver::{Receiver, Reply};
-use hookhost_tests::{TestServer, endpoint, send_event, start_with};
+use hookhost_tests::{TestServer, endpoint, send_event, start_with, verify_standard};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -19,19 +19,6 @@ async fn server(dir: &std::path::Path) -> TestServer {
         c.delivery.timeout = Duration::from_secs(2);
     })
     .await
-}
-
-fn verify_standard(secret: &str, r: &hookhost_tests::receiver::Received) {
-    let wh = standardwebhooks::Webhook::new(secret).unwrap();
-    let mut headers = http::HeaderMap::new();
-    for (k, v) in r.headers.iter() {
-        headers.insert(
-            http::HeaderName::from_bytes(k.as_str().as_bytes()).unwrap(),
-            http::HeaderValue::from_bytes(v.as_bytes()).unwrap(),
-        );
-    }
-    wh.verify(&r.body, &headers)
-        .expect("the standardwebhooks crate accepts the signature");
 }
 
 /// The positions of the `v1a` signatures of `r` that `public_key` (`whpk_…`)

@@ -7,8 +7,8 @@
 //! nothing.
 
 use hookhost::delivery::guard::AddressGuard;
-use hookhost_tests::receiver::{Received, Receiver, Reply};
-use hookhost_tests::{TestServer, endpoint, send_event, start_with, wait_until};
+use hookhost_tests::receiver::{Receiver, Reply};
+use hookhost_tests::{TestServer, endpoint, send_event, start_with, verify_standard, wait_until};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -28,19 +28,6 @@ async fn server(dir: &std::path::Path) -> TestServer {
         assert_eq!(m["kind"], "transformer", "{m}");
     }
     srv
-}
-
-fn verify_standard(secret: &str, r: &Received) {
-    let wh = standardwebhooks::Webhook::new(secret).unwrap();
-    let mut headers = http::HeaderMap::new();
-    for (k, v) in r.headers.iter() {
-        headers.insert(
-            http::HeaderName::from_bytes(k.as_str().as_bytes()).unwrap(),
-            http::HeaderValue::from_bytes(v.as_bytes()).unwrap(),
-        );
-    }
-    wh.verify(&r.body, &headers)
-        .expect("the standardwebhooks crate accepts the signature over the transformed body");
 }
 
 /// The delivery of event `event_id`, once it is no longer pending.

@@ -7,9 +7,8 @@
 //! so only the first run of a given component pays for compilation.
 
 use crate::config::SandboxLimits;
-use crate::runtime::bindings::hookhost::handler::types::HandlerError;
 use crate::runtime::bindings::{Context, Request};
-use crate::runtime::{GuestRecord, Outcome, Runtime};
+use crate::runtime::{GuestRecord, Outcome, Runtime, handler_error_reply};
 use clap::Args;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -68,13 +67,7 @@ pub async fn run(args: RunArgs) -> Result<bool, String> {
     if !path.starts_with('/') {
         return Err("--path must start with `/`".into());
     }
-    let mut headers = Vec::new();
-    for h in &args.headers {
-        let (name, value) = h
-            .split_once(':')
-            .ok_or_else(|| format!("header {h:?} is not `name: value`"))?;
-        headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
-    }
+    let headers = parse_headers(&args.headers)?;
 
     let limits = SandboxLimits {
         memory_bytes: args.memory_limit_mb << 20,
@@ -132,12 +125,8 @@ pub async fn run(args: RunArgs) -> Result<bool, String> {
     let (status, outcome, error, resp_headers, resp_body) = match &invocation.outcome {
         Outcome::Response(r) => (r.status, "ok", None, r.headers.clone(), r.body.clone()),
         Outcome::HandlerError(e) => {
-            let (status, code, message) = match e {
-                HandlerError::BadRequest(m) => (400, "bad_request", m),
-                HandlerError::Unauthorized(m) => (401, "unauthorized", m),
-                HandlerError::Internal(m) => (500, "internal", m),
-            };
-            (status, code, Some(message.clone()), vec![], vec![])
+            let (status, code, message) = handler_error_reply(e);
+            (status, code, Some(message.to_string()), vec![], vec![])
         }
         Outcome::Failed(f) => (
             f.kind.status(),
@@ -191,6 +180,19 @@ pub async fn run(args: RunArgs) -> Result<bool, String> {
         println!("\n-- guest output\n{}", invocation.output.trim_end());
     }
     Ok(ok)
+}
+
+/// `name: value` flags as header pairs, names in lower case.
+pub(super) fn parse_headers(flags: &[String]) -> Result<Vec<(String, String)>, String> {
+    flags
+        .iter()
+        .map(|h| {
+            let (name, value) = h
+                .split_once(':')
+                .ok_or_else(|| format!("header {h:?} is not `name: value`"))?;
+            Ok((name.trim().to_ascii_lowercase(), value.trim().to_string()))
+        })
+        .collect()
 }
 
 pub(super) fn read_body(arg: &str) -> Result<Vec<u8>, String> {

@@ -49,13 +49,7 @@ pub async fn transform(args: TransformArgs) -> Result<bool, String> {
     let data: Value =
         serde_json::from_str(&data_text).map_err(|e| format!("--data is not JSON: {e}"))?;
     crate::names::check_type("event type", &args.event_type)?;
-    let mut headers = Vec::new();
-    for h in &args.headers {
-        let (name, value) = h
-            .split_once(':')
-            .ok_or_else(|| format!("header {h:?} is not `name: value`"))?;
-        headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
-    }
+    let headers = super::run::parse_headers(&args.headers)?;
     // The envelope a delivery would carry.
     let body = json!({
         "id": format!("evt_{}", uuid::Uuid::now_v7().simple()),

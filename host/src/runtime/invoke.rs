@@ -59,6 +59,16 @@ pub enum Outcome {
     Failed(Failure),
 }
 
+/// The status, stable code and message a handler's declared error answers
+/// with.
+pub fn handler_error_reply(e: &HandlerError) -> (u16, &'static str, &str) {
+    match e {
+        HandlerError::BadRequest(m) => (400, "bad_request", m),
+        HandlerError::Unauthorized(m) => (401, "unauthorized", m),
+        HandlerError::Internal(m) => (500, "internal", m),
+    }
+}
+
 /// A sandbox failure.
 #[derive(Debug)]
 pub struct Failure {

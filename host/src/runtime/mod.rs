@@ -12,7 +12,7 @@ mod sandbox;
 mod transform;
 
 pub use compile::{CompileError, CompiledHandler, ComponentKind};
-pub use invoke::{Failure, FailureKind, GuestRecord, Invocation, Outcome};
+pub use invoke::{Failure, FailureKind, GuestRecord, Invocation, Outcome, handler_error_reply};
 pub use transform::{Message, TransformOutcome, Transformed};
 
 use crate::config::{EPOCH_TICK, SandboxLimits};

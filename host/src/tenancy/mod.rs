@@ -23,6 +23,8 @@ use subtle::ConstantTimeEq;
 
 /// Prefix of workspace ids.
 pub const WORKSPACE_PREFIX: &str = "ws";
+/// Most event types in one workspace's catalogue.
+pub const MAX_EVENT_TYPES: usize = 1000;
 /// Prefix of workspace API tokens (the secret).
 pub const TOKEN_SECRET_PREFIX: &str = "hhk_";
 
@@ -38,6 +40,9 @@ pub enum TenancyError {
     /// The change conflicts with what is stored.
     #[error("{0}")]
     Conflict(String),
+    /// A workspace is at a limit.
+    #[error("{0}")]
+    Quota(String),
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -375,16 +380,25 @@ impl Tenancy {
             let t: TokenRecord = decode(&m)?;
             snap.tokens.insert(t.sha256.clone(), t);
         }
+        let old = self.snap();
         for m in self.store.list_meta(MetaKind::EventType).await? {
             let record: EventTypeRecord = decode(&m)?;
-            let validator = record.schema.as_ref().and_then(|s| compile_schema(s).ok());
+            // An unchanged entry keeps its compiled schema: a reload
+            // compiles only what changed.
+            let kept = old
+                .event_types
+                .get(&m.workspace_id)
+                .and_then(|t| t.get(&record.name))
+                .filter(|t| t.record == record)
+                .cloned();
+            let entry = kept.unwrap_or_else(|| {
+                let validator = record.schema.as_ref().and_then(|s| compile_schema(s).ok());
+                Arc::new(EventType { record, validator })
+            });
             snap.event_types
                 .entry(m.workspace_id.clone())
                 .or_default()
-                .insert(
-                    record.name.clone(),
-                    Arc::new(EventType { record, validator }),
-                );
+                .insert(entry.record.name.clone(), entry);
         }
         snap.any_rates = snap.workspaces.values().any(|w| {
             w.quotas.events_per_second.is_some() || w.quotas.invocations_per_second.is_some()
@@ -622,6 +636,11 @@ impl Tenancy {
         }
         let _guard = self.changes.lock().await;
         let previous = self.event_type(ws, &name);
+        if previous.is_none() && self.event_types(ws).len() >= MAX_EVENT_TYPES {
+            return Err(TenancyError::Quota(format!(
+                "workspace {ws} has {MAX_EVENT_TYPES} event types, the most a catalogue holds"
+            )));
+        }
         let now = Utc::now();
         let record = EventTypeRecord {
             name,
@@ -837,6 +856,38 @@ mod tests {
         assert!(is_workspace_id(&format!("ws_{}", "a".repeat(32))));
         assert!(!is_workspace_id("ws_x"));
         assert!(!is_workspace_id("other"));
+    }
+
+    #[tokio::test]
+    async fn a_catalogue_is_bounded_and_reloads_compile_only_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::open_sled(dir.path()).unwrap();
+        let t = Tenancy::open(store, "admin").await.unwrap();
+        let schema = serde_json::json!({"type": "object", "required": ["id"]});
+        t.put_event_type("default", "a.b".into(), String::new(), Some(schema.clone()))
+            .await
+            .unwrap();
+        let compiled = |t: &Tenancy| Arc::as_ptr(&t.snap().event_types["default"]["a.b"]);
+        let before = compiled(&t);
+        for n in 1..MAX_EVENT_TYPES {
+            t.put_event_type("default", format!("t.{n}"), String::new(), None)
+                .await
+                .unwrap();
+        }
+        // The first entry was not compiled again by the reloads since.
+        assert_eq!(compiled(&t), before);
+        let over = t
+            .put_event_type("default", "one.more".into(), String::new(), None)
+            .await;
+        assert!(matches!(over, Err(TenancyError::Quota(_))), "{over:?}");
+        // Replacing an entry is not a new one; another workspace has its own.
+        t.put_event_type("default", "a.b".into(), "new".into(), Some(schema))
+            .await
+            .unwrap();
+        assert_ne!(compiled(&t), before, "a changed entry is compiled anew");
+        t.put_event_type("ws_other", "a.b".into(), String::new(), None)
+            .await
+            .unwrap();
     }
 
     #[test]

@@ -35,6 +35,7 @@ impl From<TenancyError> for ApiError {
             TenancyError::NotFound(_) => ApiError::not_found(message),
             TenancyError::Invalid(_) => ApiError::invalid(message),
             TenancyError::Conflict(_) => ApiError::new(StatusCode::CONFLICT, "conflict", message),
+            TenancyError::Quota(_) => ApiError::quota(message, None),
             TenancyError::Store(s) => s.into(),
         }
     }
