@@ -20,4 +20,5 @@ cargo test --workspace "$@"
 # host/tests/crash.rs cover restarts and several nodes on PostgreSQL.)
 HOOKHOST_TEST_BACKEND=postgres cargo test -p hookhost-tests \
     --test admin --test inbound --test ops --test outbound --test sandbox \
-    --test trust --test ui --test verify --test workspaces --test portal --test transforms --test replay "$@"
+    --test trust --test ui --test verify --test workspaces --test portal --test transforms --test replay \
+    --test handler_io --test proxy "$@"

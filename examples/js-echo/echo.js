@@ -9,7 +9,7 @@
 // `publish=TYPE` in the query string (the first such parameter, verbatim) it
 // also publishes an outbound event of type TYPE with data {method, path, body}.
 
-import { publish } from 'hookhost:handler/host@0.1.0';
+import { publish } from 'hookhost:handler/host@0.2.0';
 
 const decoder = new TextDecoder('utf-8'); // not fatal: invalid bytes become U+FFFD
 const encoder = new TextEncoder();

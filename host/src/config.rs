@@ -210,6 +210,11 @@ pub struct SandboxLimits {
     pub transform_memory_bytes: usize,
     /// Wall-time limit of one outbound transform.
     pub transform_timeout: Duration,
+    /// Outgoing HTTP calls one invocation may make (to its webhook's
+    /// `outbound_hosts`).
+    pub max_http_calls: usize,
+    /// Largest request body and response body of one outgoing call, in bytes.
+    pub max_http_call_bytes: usize,
 }
 
 impl Default for SandboxLimits {
@@ -226,6 +231,8 @@ impl Default for SandboxLimits {
             max_concurrent: DEFAULT_MAX_CONCURRENT,
             transform_memory_bytes: DEFAULT_TRANSFORM_MEMORY_BYTES,
             transform_timeout: DEFAULT_TRANSFORM_TIMEOUT,
+            max_http_calls: crate::runtime::DEFAULT_MAX_CALLS,
+            max_http_call_bytes: crate::runtime::DEFAULT_MAX_CALL_BYTES,
         }
     }
 }
@@ -238,6 +245,7 @@ impl SandboxLimits {
             memory_bytes: self.transform_memory_bytes.min(self.memory_bytes),
             timeout: self.transform_timeout,
             max_records: 0,
+            max_http_calls: 0,
             ..self.clone()
         }
     }

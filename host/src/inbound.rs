@@ -6,10 +6,10 @@ use crate::config::CAPTURE_BODY_BYTES;
 use crate::dedup::{Claim, Deduplicator, Leader};
 use crate::registry::{LiveWebhook, Registry};
 use crate::runtime::bindings::{Context, Request, Response};
-use crate::runtime::{GuestRecord, Outcome, handler_error_reply};
+use crate::runtime::{Grants, GuestRecord, Outcome, WebhookFactory, handler_error_reply};
 use crate::store::{
     CapturedRequest, CapturedResponse, Committer, DedupRecord, EmissionRecord, EventRecord,
-    EventSource, InvocationCommit, InvocationRecord, capture_body, ids,
+    EventSource, InvocationCommit, InvocationRecord, WebhookRecord, capture_body, ids,
 };
 use crate::tenancy::{RateKind, Tenancy};
 use chrono::{DateTime, Utc};
@@ -80,17 +80,43 @@ pub struct Inbound {
     committer: Committer,
     dedup: Arc<Deduplicator>,
     tenancy: Arc<Tenancy>,
+    /// Base of webhook URLs (`<public_url>/hooks/<id>`), for the follow-up
+    /// webhooks handlers register.
+    public_url: Arc<str>,
 }
 
 impl Inbound {
-    /// Serves requests from `registry`, committing through `committer`.
-    pub fn new(registry: Arc<Registry>, committer: Committer, tenancy: Arc<Tenancy>) -> Self {
+    /// Serves requests from `registry`, committing through `committer`;
+    /// webhook URLs start with `public_url`.
+    pub fn new(
+        registry: Arc<Registry>,
+        committer: Committer,
+        tenancy: Arc<Tenancy>,
+        public_url: Arc<str>,
+    ) -> Self {
         let dedup = Deduplicator::new(registry.store().clone());
         Self {
             registry,
             committer,
             dedup,
             tenancy,
+            public_url,
+        }
+    }
+
+    /// What an invocation of `hook` running `module` may do: call its
+    /// outbound hosts, and register follow-up webhooks in its workspace.
+    fn grants(&self, hook: &LiveWebhook, module: &str) -> Grants {
+        Grants {
+            outbound_hosts: hook.outbound_hosts.clone(),
+            webhooks: Some(Arc::new(FollowUps {
+                registry: self.registry.clone(),
+                tenancy: self.tenancy.clone(),
+                workspace_id: hook.record.workspace_id.clone(),
+                module: module.to_string(),
+                public_url: self.public_url.clone(),
+                pending: Default::default(),
+            })),
         }
     }
 
@@ -146,6 +172,8 @@ impl Inbound {
             output: None,
             request: None,
             response: None,
+            calls: Vec::new(),
+            registered: Vec::new(),
         };
 
         let leader = match self.admit(webhook_id, &hook, &request, received_at).await {
@@ -180,12 +208,14 @@ impl Inbound {
             payload: hook.payload_json.clone(),
             received_at_ms: received_at.timestamp_millis() as u64,
         };
+        let grants = self.grants(&hook, &module.record.name);
         let invocation = self
             .registry
             .runtime()
-            .invoke(&module.handler, request, ctx)
+            .invoke(&module.handler, request, ctx, grants)
             .await;
         log.duration_ms = invocation.duration.as_secs_f64() * 1000.0;
+        log.calls = invocation.calls;
         crate::metrics::hot()
             .handler_duration
             .record(invocation.duration.as_secs_f64());
@@ -223,7 +253,8 @@ impl Inbound {
                     invocation.records,
                     received_at,
                 );
-                if commit.emissions.is_empty() && commit.events.is_empty() {
+                let registered = commit.webhooks.clone();
+                if !commit.has_records() {
                     self.committer.commit_later(commit);
                 } else if let Err(e) = self.committer.commit_durable(commit).await {
                     tracing::error!(error = %e, "commit failed");
@@ -237,6 +268,7 @@ impl Inbound {
                         },
                     };
                 }
+                self.registry.adopt_webhooks(registered);
                 if let Some(leader) = leader
                     && (200..300).contains(&response.status)
                 {
@@ -358,10 +390,11 @@ impl Inbound {
             payload: hook.payload_json.clone(),
             received_at_ms: received_at.timestamp_millis() as u64,
         };
+        let grants = self.grants(hook, &module.record.name);
         let invocation = self
             .registry
             .runtime()
-            .invoke(&module.handler, request.clone(), ctx)
+            .invoke(&module.handler, request.clone(), ctx, grants)
             .await;
         let mut log = InvocationRecord {
             id: invocation_id.clone(),
@@ -379,6 +412,8 @@ impl Inbound {
                 .then(|| invocation.output.trim_end().to_string()),
             request: hook.record.capture.then(|| capture_request(&request)),
             response: None,
+            calls: invocation.calls.clone(),
+            registered: Vec::new(),
         };
         let response = match &invocation.outcome {
             Outcome::Response(r) => {
@@ -421,6 +456,13 @@ impl Inbound {
                 GuestRecord::Event { event_type, data } => {
                     ("publish", event_type.clone(), data.get().to_string())
                 }
+                GuestRecord::Webhook {
+                    module, payload, ..
+                } => (
+                    "register_webhook",
+                    module.clone(),
+                    payload.as_ref().map_or("null", |p| p.get()).to_string(),
+                ),
             })
             .collect();
         let mut committed = false;
@@ -432,8 +474,12 @@ impl Inbound {
                 invocation.records,
                 received_at,
             );
+            let registered = commit.webhooks.clone();
             match self.committer.commit_durable(commit).await {
-                Ok(()) => committed = true,
+                Ok(()) => {
+                    committed = true;
+                    self.registry.adopt_webhooks(registered);
+                }
                 Err(e) => commit_error = Some(e.to_string()),
             }
         }
@@ -517,6 +563,7 @@ fn to_commit(
 ) -> InvocationCommit {
     let mut emissions = Vec::new();
     let mut events = Vec::new();
+    let mut webhooks = Vec::new();
     for record in records {
         match record {
             GuestRecord::Emission { entity_type, data } => emissions.push(EmissionRecord {
@@ -539,13 +586,74 @@ fn to_commit(
                     invocation_id: log.id.clone(),
                 }),
             }),
+            GuestRecord::Webhook {
+                id,
+                module,
+                payload,
+                description,
+            } => webhooks.push(WebhookRecord {
+                capture: false,
+                workspace_id: ws.to_string(),
+                id,
+                module,
+                payload: payload.and_then(|p| serde_json::from_str(p.get()).ok()),
+                description,
+                enabled: true,
+                verify: None,
+                dedup: None,
+                outbound_hosts: Vec::new(),
+                created_at: at,
+                updated_at: at,
+            }),
         }
     }
     log.emitted = emissions.len() as u32;
     log.published = events.len() as u32;
+    log.registered = webhooks.iter().map(|w| w.id.clone()).collect();
     InvocationCommit {
         invocation: log,
         emissions,
         events,
+        webhooks,
+    }
+}
+
+/// Follow-up webhooks of one invocation: checked against the registry and
+/// the workspace's quota when the handler asks, stored with its commit.
+struct FollowUps {
+    registry: Arc<Registry>,
+    tenancy: Arc<Tenancy>,
+    workspace_id: String,
+    /// The invoking module, the default for a follow-up.
+    module: String,
+    public_url: Arc<str>,
+    /// Registered so far by this invocation (counted against the quota).
+    pending: std::sync::atomic::AtomicUsize,
+}
+
+impl WebhookFactory for FollowUps {
+    fn prepare(
+        &self,
+        module: Option<&str>,
+        payload: Option<&serde_json::value::RawValue>,
+    ) -> Result<(String, String, String), String> {
+        use std::sync::atomic::Ordering;
+        let module = module.unwrap_or(&self.module);
+        let max_webhooks = self
+            .tenancy
+            .workspace(&self.workspace_id)
+            .and_then(|w| w.quotas.max_webhooks)
+            .map(|m| m as usize);
+        self.registry.check_follow_up(
+            &self.workspace_id,
+            module,
+            payload.map_or(0, |p| p.get().len()),
+            max_webhooks,
+            self.pending.load(Ordering::Relaxed),
+        )?;
+        self.pending.fetch_add(1, Ordering::Relaxed);
+        let id = crate::registry::new_webhook_id();
+        let url = format!("{}/hooks/{id}", self.public_url);
+        Ok((id, url, module.to_string()))
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::config::MAX_PAYLOAD_BYTES;
 use crate::dedup::DedupConfig;
-use crate::runtime::{CompileError, CompiledHandler, Runtime};
+use crate::runtime::{CompileError, CompiledHandler, HostRule, Runtime, parse_outbound_hosts};
 use crate::store::{Change, ModuleRecord, Store, StoreError, WebhookRecord, module_key};
 use crate::verify::{Verifier, VerifyConfig};
 use chrono::Utc;
@@ -53,16 +53,26 @@ pub struct LiveWebhook {
     pub payload_json: Option<String>,
     /// The signature check, keys decoded once here.
     pub verifier: Option<Verifier>,
+    /// Hosts its handler may call, parsed once here.
+    pub outbound_hosts: Arc<[HostRule]>,
 }
 
 impl LiveWebhook {
     fn new(record: WebhookRecord) -> Self {
         let payload_json = record.payload.as_ref().map(|p| p.to_string());
         let verifier = record.verify.as_ref().map(Verifier::new);
+        // Checked when stored; an entry that no longer parses (written by
+        // another version) allows nothing.
+        let outbound_hosts = record
+            .outbound_hosts
+            .iter()
+            .filter_map(|h| HostRule::parse(h).ok())
+            .collect();
         Self {
             record,
             payload_json,
             verifier,
+            outbound_hosts,
         }
     }
 }
@@ -88,6 +98,8 @@ pub struct NewWebhook {
     pub dedup: Option<DedupConfig>,
     /// Keep requests and responses for replay.
     pub capture: bool,
+    /// Hosts the handler may call (checked by [`parse_outbound_hosts`]).
+    pub outbound_hosts: Vec<String>,
 }
 
 /// A partial update of a webhook; `None` leaves a field unchanged.
@@ -107,6 +119,8 @@ pub struct WebhookPatch {
     pub dedup: Option<Option<DedupConfig>>,
     /// Turn capture on or off.
     pub capture: Option<bool>,
+    /// New outbound hosts.
+    pub outbound_hosts: Option<Vec<String>>,
 }
 
 /// Modules and webhooks, persisted in the store and cached in memory.
@@ -409,6 +423,7 @@ impl Registry {
     /// Registers a webhook with a new unguessable id.
     pub async fn create_webhook(&self, new: NewWebhook) -> Result<Arc<LiveWebhook>> {
         check_payload(new.payload.as_ref())?;
+        parse_outbound_hosts(&new.outbound_hosts).map_err(RegistryError::Invalid)?;
         let _guard = self.changes.lock().await;
         self.require_module(&new.workspace_id, &new.module)?;
         if let Some(max) = new.max_webhooks
@@ -424,13 +439,14 @@ impl Registry {
             capture: new.capture,
             workspace_id: new.workspace_id,
             // uuid v4: 122 random bits from the OS generator.
-            id: format!("wh_{}", uuid::Uuid::new_v4().simple()),
+            id: new_webhook_id(),
             module: new.module,
             payload: new.payload,
             description: new.description,
             enabled: new.enabled,
             verify: new.verify,
             dedup: new.dedup,
+            outbound_hosts: new.outbound_hosts,
             created_at: now,
             updated_at: now,
         };
@@ -444,6 +460,9 @@ impl Registry {
     pub async fn update_webhook(&self, id: &str, patch: WebhookPatch) -> Result<Arc<LiveWebhook>> {
         if let Some(payload) = &patch.payload {
             check_payload(payload.as_ref())?;
+        }
+        if let Some(hosts) = &patch.outbound_hosts {
+            parse_outbound_hosts(hosts).map_err(RegistryError::Invalid)?;
         }
         let _guard = self.changes.lock().await;
         let mut record = self
@@ -473,11 +492,50 @@ impl Registry {
         if let Some(capture) = patch.capture {
             record.capture = capture;
         }
+        if let Some(hosts) = patch.outbound_hosts {
+            record.outbound_hosts = hosts;
+        }
         record.updated_at = Utc::now();
         self.store.put_webhook(&record).await?;
         let live = Arc::new(LiveWebhook::new(record));
         write(&self.webhooks).insert(id.to_string(), live.clone());
         Ok(live)
+    }
+
+    /// Checks that a handler of workspace `ws` may register a follow-up
+    /// webhook for `module` with a payload of `payload_bytes` bytes, within
+    /// the workspace's quota `max_webhooks` (`pending` more are already
+    /// registered by the same invocation). Nothing is stored.
+    pub fn check_follow_up(
+        &self,
+        ws: &str,
+        module: &str,
+        payload_bytes: usize,
+        max_webhooks: Option<usize>,
+        pending: usize,
+    ) -> std::result::Result<(), String> {
+        self.require_module(ws, module).map_err(|e| e.to_string())?;
+        if payload_bytes > MAX_PAYLOAD_BYTES {
+            return Err(format!(
+                "payload of {payload_bytes} bytes exceeds the limit of {MAX_PAYLOAD_BYTES} bytes"
+            ));
+        }
+        if let Some(max) = max_webhooks
+            && self.counts(ws).1 + pending >= max
+        {
+            return Err(format!(
+                "workspace {ws} has reached its quota of {max} webhook(s)"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Serves webhooks a handler registered, once they are committed.
+    pub fn adopt_webhooks(&self, records: Vec<WebhookRecord>) {
+        let mut webhooks = write(&self.webhooks);
+        for record in records {
+            webhooks.insert(record.id.clone(), Arc::new(LiveWebhook::new(record)));
+        }
     }
 
     /// Deletes webhook `id` and its invocation log. Its URL answers 404 from now on.
@@ -634,4 +692,10 @@ fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
 
 fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A new unguessable webhook id: uuid v4, 122 random bits from the OS
+/// generator.
+pub fn new_webhook_id() -> String {
+    format!("wh_{}", uuid::Uuid::new_v4().simple())
 }

@@ -146,6 +146,13 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
         .map_err(|e| StartError::Runtime(format!("{e:#}")))?;
     // Whatever an earlier version or a copy left readable.
     crate::store::restrict_permissions(&config.data_dir)?;
+    // Handlers' outgoing calls: the deliveries' guard and allowlist, no
+    // proxy (each call's time is bounded by its invocation's deadline).
+    let guard = crate::delivery::guard::AddressGuard::new(&config.delivery.allowlist);
+    runtime.set_egress(crate::runtime::Egress {
+        client: crate::delivery::http::client(&guard, config.limits.timeout, None),
+        guard,
+    });
     let registry = Arc::new(Registry::open(store.clone(), Arc::new(runtime)).await?);
     let tenancy = Arc::new(
         Tenancy::open(store.clone(), &admin_token)
@@ -193,7 +200,12 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
 
     let state = AppState {
         registry: registry.clone(),
-        inbound: Inbound::new(registry, committer, tenancy.clone()),
+        inbound: Inbound::new(
+            registry,
+            committer,
+            tenancy.clone(),
+            public_url.clone().into(),
+        ),
         outbound,
         worker,
         admin_token: admin_token.clone().into(),

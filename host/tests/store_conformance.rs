@@ -72,6 +72,7 @@ conformance!(
     records_are_listed_and_purged_per_workspace,
     recent_attempts_are_those_of_recent_deliveries_of_the_workspace,
     transformed_and_skipped_deliveries_are_kept,
+    follow_up_webhooks_are_committed_with_their_invocation,
 );
 
 async fn with_sled<F, Fut>(test: F)
@@ -219,6 +220,7 @@ fn webhook(id: &str, description: &str) -> WebhookRecord {
         enabled: true,
         verify: None,
         dedup: None,
+        outbound_hosts: Vec::new(),
         created_at: now,
         updated_at: now,
     }
@@ -275,6 +277,8 @@ fn invocation_at(webhook_id: &str, at: DateTime<Utc>) -> InvocationRecord {
     InvocationRecord {
         request: None,
         response: None,
+        calls: vec![],
+        registered: vec![],
         id: id_created_at("inv", at),
         webhook_id: webhook_id.into(),
         received_at: at,
@@ -311,6 +315,7 @@ fn commit(
         invocation,
         emissions,
         events,
+        webhooks: vec![],
     }
 }
 
@@ -1656,6 +1661,7 @@ async fn recent_attempts_are_those_of_recent_deliveries_of_the_workspace(s: Stor
             invocation: inv.clone(),
             emissions: vec![],
             events: vec![],
+            webhooks: vec![],
         }],
         true,
     )
@@ -1736,4 +1742,47 @@ async fn transformed_and_skipped_deliveries_are_kept(s: Store) {
         due.iter().map(|d| d.id.clone()).collect::<Vec<_>>(),
         vec![d1.id]
     );
+}
+
+// ---- follow-up webhooks ----
+
+async fn follow_up_webhooks_are_committed_with_their_invocation(s: Store) {
+    let inv = invocation("wh_parent");
+    let mut child = webhook("wh_child", "registered by a handler");
+    child.workspace_id = "ws_a".into();
+    let mut changes = s.changes();
+    s.commit_invocations(
+        &[InvocationCommit {
+            invocation: InvocationRecord {
+                registered: vec!["wh_child".into()],
+                ..inv.clone()
+            },
+            emissions: vec![],
+            events: vec![],
+            webhooks: vec![child.clone()],
+        }],
+        true,
+    )
+    .await
+    .unwrap();
+    let stored = s.get_webhook("wh_child").await.unwrap().expect("stored");
+    assert_eq!(stored.workspace_id, "ws_a");
+    assert_eq!(stored.description, "registered by a handler");
+    assert!(
+        s.list_webhooks()
+            .await
+            .unwrap()
+            .iter()
+            .any(|w| w.id == "wh_child")
+    );
+    let logged = s
+        .get_invocation("wh_parent", &inv.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(logged.registered, vec!["wh_child".to_string()]);
+    // Other nodes hear of it where the store is shared.
+    if let Some(changes) = changes.as_mut() {
+        expect_change(changes, Change::Webhook("wh_child".into())).await;
+    }
 }

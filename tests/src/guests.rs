@@ -7,8 +7,10 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 /// Crates built to components, by package name.
-const PACKAGES: [&str; 7] = [
+const PACKAGES: [&str; 9] = [
     "echo",
+    "handler-v01",
+    "wasi-http-echo",
     "identity-sync",
     "github-verify",
     "hostile",
@@ -81,8 +83,9 @@ fn ensure_wasm_target(root: &std::path::Path) {
 /// How to build each non-Rust example: `(directory under examples/, command)`.
 /// Each command takes the output path as its last argument and uses only the
 /// toolchains `scripts/guest-toolchains.sh` installs.
-const FOREIGN: [(&str, &[&str]); 5] = [
+const FOREIGN: [(&str, &[&str]); 6] = [
     ("python-echo", &["./build.sh"]),
+    ("python-proxy", &["./build.sh"]),
     ("python-transform", &["./build.sh"]),
     ("python-stripe", &["./build.sh"]),
     ("js-echo", &["node", "build.mjs"]),

@@ -174,14 +174,18 @@ impl TestServer {
 
     /// Registers a webhook for `module` with `payload`; returns its JSON.
     pub async fn create_webhook(&self, module: &str, payload: Value) -> Value {
-        let (status, body) = self
-            .send(
-                self.admin(Method::POST, "/webhooks")
-                    .json(&json!({"module": module, "payload": payload})),
-            )
+        self.create_webhook_from(json!({"module": module, "payload": payload}))
+            .await
+    }
+
+    /// Registers the webhook `body` describes, asserting `201`; returns
+    /// its JSON.
+    pub async fn create_webhook_from(&self, body: Value) -> Value {
+        let (status, hook) = self
+            .send(self.admin(Method::POST, "/webhooks").json(&body))
             .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        body
+        assert_eq!(status, StatusCode::CREATED, "{hook}");
+        hook
     }
 
     /// The invocation log of webhook `webhook_id` once it holds at least `n`

@@ -13,6 +13,10 @@ use std::time::{Duration, Instant};
 /// One received request.
 #[derive(Clone, Debug)]
 pub struct Received {
+    /// Request method.
+    pub method: String,
+    /// Path and query, e.g. `/hook?x=1`.
+    pub path: String,
     /// Request headers.
     pub headers: HeaderMap,
     /// Raw body.
@@ -52,12 +56,22 @@ pub struct Reply {
 impl Reply {
     /// `status` with a short body.
     pub fn status(status: u16) -> Self {
+        Self::body(status, format!("reply {status}"))
+    }
+
+    /// `status` with `body`.
+    pub fn body(status: u16, body: impl Into<String>) -> Self {
         Self {
             status,
             headers: Vec::new(),
-            body: format!("reply {status}"),
+            body: body.into(),
             delay: Duration::ZERO,
         }
+    }
+
+    /// The same answer, after `delay`.
+    pub fn after(self, delay: Duration) -> Self {
+        Self { delay, ..self }
     }
 }
 
@@ -88,6 +102,12 @@ impl Receiver {
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });
         Self { url, shared }
+    }
+
+    /// `host:port` it listens on.
+    pub fn authority(&self) -> String {
+        let rest = self.url.trim_start_matches("http://");
+        rest.split('/').next().unwrap_or(rest).to_string()
     }
 
     /// Answers the next requests with `replies`, in order.
@@ -143,7 +163,13 @@ impl Receiver {
     }
 }
 
-async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn handle(
+    State(shared): State<Arc<Shared>>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let now = shared.active.fetch_add(1, Ordering::SeqCst) + 1;
     shared.peak.fetch_max(now, Ordering::SeqCst);
     let reply = shared
@@ -154,6 +180,10 @@ async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
         .or_else(|| shared.default.lock().unwrap().clone())
         .unwrap_or_else(|| Reply::status(200));
     shared.received.lock().unwrap().push(Received {
+        method: method.to_string(),
+        path: uri
+            .path_and_query()
+            .map_or_else(|| uri.path().to_string(), |p| p.to_string()),
         headers,
         body: body.to_vec(),
         at: Instant::now(),

@@ -46,7 +46,7 @@ async fn main() {
         let (req, ctx) = (request.clone(), context.clone());
         async move {
             let t = Instant::now();
-            let inv = rt.invoke(&h, req, ctx).await;
+            let inv = rt.invoke(&h, req, ctx, Default::default()).await;
             assert!(matches!(inv.outcome, Outcome::Response(_)), "call failed");
             t.elapsed()
         }

@@ -470,9 +470,11 @@ async fn webhook(client: &Client, cmd: WebhookCmd) -> Result<(Value, output::Kin
             verify,
             dedup,
             capture,
+            outbound_hosts,
         } => {
             let mut body = json!({ "module": module, "description": description,
-                                   "enabled": !disabled, "capture": capture });
+                                   "enabled": !disabled, "capture": capture,
+                                   "outbound_hosts": outbound_hosts });
             if let Some(p) = payload {
                 body["payload"] = parse_json("--payload", &p)?;
             }
@@ -515,10 +517,15 @@ async fn webhook(client: &Client, cmd: WebhookCmd) -> Result<(Value, output::Kin
             dedup,
             clear_dedup,
             capture,
+            outbound_hosts,
+            clear_outbound_hosts,
         } => {
             let mut body = json!({});
             if let Some(c) = capture {
                 body["capture"] = json!(c);
+            }
+            if !outbound_hosts.is_empty() || clear_outbound_hosts {
+                body["outbound_hosts"] = json!(outbound_hosts);
             }
             if let Some(v) = verify {
                 body["verify"] = parse_json("--verify", &v)?;

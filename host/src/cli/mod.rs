@@ -183,6 +183,13 @@ pub struct ServeArgs {
     /// Emits plus publishes allowed per invocation.
     #[arg(long, env = "HOOKHOST_MAX_RECORDS", default_value_t = config::DEFAULT_MAX_RECORDS)]
     pub max_records: usize,
+    /// Outgoing HTTP calls one invocation may make, to the hosts its
+    /// webhook's `outbound_hosts` allows.
+    #[arg(long, env = "HOOKHOST_MAX_HTTP_CALLS", default_value_t = crate::runtime::DEFAULT_MAX_CALLS)]
+    pub max_http_calls: usize,
+    /// Largest request body and response body of one outgoing call, in bytes.
+    #[arg(long, env = "HOOKHOST_MAX_HTTP_CALL_BYTES", default_value_t = crate::runtime::DEFAULT_MAX_CALL_BYTES)]
+    pub max_http_call_bytes: usize,
     /// Largest data of one emit or publish, in bytes.
     #[arg(long, env = "HOOKHOST_MAX_RECORD_BYTES", default_value_t = config::DEFAULT_MAX_RECORD_BYTES)]
     pub max_record_bytes: usize,
@@ -329,6 +336,8 @@ impl ServeArgs {
                 max_concurrent: self.max_concurrent,
                 transform_memory_bytes: self.transform_memory_limit_mb << 20,
                 transform_timeout: Duration::from_millis(self.transform_timeout_ms),
+                max_http_calls: self.max_http_calls,
+                max_http_call_bytes: self.max_http_call_bytes,
             },
             max_module_bytes: self.max_module_bytes,
             invocations_kept: self.invocations_kept,
@@ -393,6 +402,10 @@ pub enum WebhookCmd {
         /// Keep each request and response for replay.
         #[arg(long)]
         capture: bool,
+        /// A host its handler may call (`host`, `host:port`, `*.domain`);
+        /// repeatable.
+        #[arg(long = "outbound-host", value_name = "HOST")]
+        outbound_hosts: Vec<String>,
     },
     /// List webhooks.
     List {
@@ -442,6 +455,16 @@ pub enum WebhookCmd {
         /// Keep requests and responses for replay: `true` or `false`.
         #[arg(long, value_name = "BOOL")]
         capture: Option<bool>,
+        /// Replace the hosts its handler may call; repeatable.
+        #[arg(
+            long = "outbound-host",
+            value_name = "HOST",
+            conflicts_with = "clear_outbound_hosts"
+        )]
+        outbound_hosts: Vec<String>,
+        /// Let its handler call no host.
+        #[arg(long)]
+        clear_outbound_hosts: bool,
     },
     /// Delete a webhook.
     Delete {

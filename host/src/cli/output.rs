@@ -73,6 +73,10 @@ pub fn print(kind: Kind, v: &Value) {
             if !v["dedup"].is_null() {
                 println!("dedup       {}", v["dedup"]);
             }
+            if let Some(hosts) = v["outbound_hosts"].as_array().filter(|h| !h.is_empty()) {
+                let hosts: Vec<_> = hosts.iter().map(s).collect();
+                println!("may call    {}", hosts.join(", "));
+            }
             println!("description {}", s(&v["description"]));
         }
         Kind::Webhooks => {
@@ -102,7 +106,23 @@ pub fn print(kind: Kind, v: &Value) {
                     s(&i["outcome"]),
                     i["error"].as_str().unwrap_or("")
                 );
-                // Guest output (a traceback, log lines), indented below its row.
+                // Outgoing calls, then follow-up webhooks, then guest
+                // output (a traceback, log lines), indented below its row.
+                for c in i["calls"].as_array().into_iter().flatten() {
+                    let result = c["status"]
+                        .as_u64()
+                        .map_or_else(|| s(&c["error"]), |st| st.to_string());
+                    println!(
+                        "    > {} {}{}  {result}  ({:.1} ms)",
+                        s(&c["method"]),
+                        s(&c["host"]),
+                        s(&c["path"]),
+                        c["duration_ms"].as_f64().unwrap_or(0.0)
+                    );
+                }
+                for w in i["registered"].as_array().into_iter().flatten() {
+                    println!("    + registered webhook {}", s(w));
+                }
                 if let Some(out) = i["output"].as_str() {
                     for line in out.lines() {
                         println!("    | {line}");

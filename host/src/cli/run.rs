@@ -7,8 +7,9 @@
 //! so only the first run of a given component pays for compilation.
 
 use crate::config::SandboxLimits;
+use crate::delivery::guard::AddressGuard;
 use crate::runtime::bindings::{Context, Request};
-use crate::runtime::{GuestRecord, Outcome, Runtime, handler_error_reply};
+use crate::runtime::{Egress, Grants, GuestRecord, Outcome, Runtime, handler_error_reply};
 use clap::Args;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -41,6 +42,14 @@ pub struct RunArgs {
     /// Wall-time limit, in milliseconds.
     #[arg(long, default_value_t = crate::config::DEFAULT_TIMEOUT.as_millis() as u64)]
     pub timeout_ms: u64,
+    /// A host the handler may call (`host`, `host:port`, `*.domain`), as
+    /// a webhook's `outbound_hosts`; repeatable.
+    #[arg(long = "outbound-host")]
+    pub outbound_hosts: Vec<String>,
+    /// CIDRs outgoing calls may reach although private or loopback
+    /// (comma-separated), as the server's `--outbound-allowlist`.
+    #[arg(long, default_value = "")]
+    pub outbound_allowlist: String,
     /// Print one JSON object instead of the human-readable report.
     #[arg(long)]
     pub json: bool,
@@ -75,7 +84,14 @@ pub async fn run(args: RunArgs) -> Result<bool, String> {
         max_concurrent: 1,
         ..SandboxLimits::default()
     };
+    let rules = crate::runtime::parse_outbound_hosts(&args.outbound_hosts)?;
+    let allowlist = AddressGuard::parse_allowlist(&args.outbound_allowlist)?;
     let runtime = Runtime::new(limits, cache_dir()?).map_err(|e| e.to_string())?;
+    let guard = AddressGuard::new(&allowlist);
+    runtime.set_egress(Egress {
+        client: crate::delivery::http::client(&guard, runtime.limits().timeout, None),
+        guard,
+    });
     let sha256 = hex::encode(Sha256::digest(&bytes));
     let started = Instant::now();
     let handler = {
@@ -109,9 +125,19 @@ pub async fn run(args: RunArgs) -> Result<bool, String> {
         payload,
         received_at_ms: chrono::Utc::now().timestamp_millis() as u64,
     };
-    let invocation = runtime.invoke(&handler, request, ctx).await;
+    let invocation = runtime
+        .invoke(
+            &handler,
+            request,
+            ctx,
+            Grants {
+                outbound_hosts: rules.into(),
+                webhooks: Some(std::sync::Arc::new(LocalWebhooks)),
+            },
+        )
+        .await;
 
-    let (mut emitted, mut published) = (Vec::new(), Vec::new());
+    let (mut emitted, mut published, mut registered) = (Vec::new(), Vec::new(), Vec::new());
     for r in &invocation.records {
         match r {
             GuestRecord::Emission { entity_type, data } => {
@@ -120,6 +146,12 @@ pub async fn run(args: RunArgs) -> Result<bool, String> {
             GuestRecord::Event { event_type, data } => {
                 published.push(json!({"type": event_type, "data": data}))
             }
+            GuestRecord::Webhook {
+                id,
+                module,
+                payload,
+                ..
+            } => registered.push(json!({"id": id, "module": module, "payload": payload})),
         }
     }
     let (status, outcome, error, resp_headers, resp_body) = match &invocation.outcome {
@@ -148,6 +180,8 @@ pub async fn run(args: RunArgs) -> Result<bool, String> {
             "body": String::from_utf8_lossy(&resp_body),
             "emitted": emitted,
             "published": published,
+            "registered_webhooks": registered,
+            "calls": invocation.calls,
             "output": invocation.output,
             "duration_ms": duration_ms,
             "component": {"sha256": sha256, "size": bytes.len(), "prepared": prepared},
@@ -167,8 +201,28 @@ pub async fn run(args: RunArgs) -> Result<bool, String> {
     }
     // The runtime keeps records only when the handler succeeded, as the
     // server commits them only then.
-    if !emitted.is_empty() || !published.is_empty() {
+    if !invocation.calls.is_empty() {
+        println!("\n-- outgoing calls");
+    }
+    for c in &invocation.calls {
+        let result = c
+            .status
+            .map_or_else(|| c.error.clone().unwrap_or_default(), |s| s.to_string());
+        println!(
+            "{} {}{}  {result}  ({:.1} ms)",
+            c.method, c.host, c.path, c.duration_ms
+        );
+    }
+    if !emitted.is_empty() || !published.is_empty() || !registered.is_empty() {
         println!("\n-- records (would be committed)");
+    }
+    for w in &registered {
+        println!(
+            "webhook {} module {} payload {}",
+            w["id"].as_str().unwrap_or(""),
+            w["module"].as_str().unwrap_or(""),
+            w["payload"]
+        );
     }
     for e in &emitted {
         println!("emit    {} {}", e["type"].as_str().unwrap_or(""), e["data"]);
@@ -180,6 +234,22 @@ pub async fn run(args: RunArgs) -> Result<bool, String> {
         println!("\n-- guest output\n{}", invocation.output.trim_end());
     }
     Ok(ok)
+}
+
+/// Follow-up webhooks of a local run: any module name is accepted (there
+/// is no registry); the URL says it is not served.
+struct LocalWebhooks;
+
+impl crate::runtime::WebhookFactory for LocalWebhooks {
+    fn prepare(
+        &self,
+        module: Option<&str>,
+        _payload: Option<&serde_json::value::RawValue>,
+    ) -> Result<(String, String, String), String> {
+        let id = crate::registry::new_webhook_id();
+        let url = format!("http://localhost/hooks/{id}");
+        Ok((id, url, module.unwrap_or("(this module)").to_string()))
+    }
 }
 
 /// `name: value` flags as header pairs, names in lower case.

@@ -9,9 +9,11 @@ use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 use wasmtime::component::Component;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
-/// A component that validated as a `hookhost:handler` handler or a
-/// `hookhost:transformer` transform, ready to run.
+/// A component that validated as a `hookhost:handler` handler, a
+/// `wasi:http/proxy` component (also a handler) or a `hookhost:transformer`
+/// transform, ready to run.
 pub struct CompiledHandler {
     pub(super) world: World,
     /// sha256 of the component bytes.
@@ -21,6 +23,7 @@ pub struct CompiledHandler {
 /// The world a compiled component implements.
 pub(super) enum World {
     Handler(HandlerPre<Sandbox>),
+    Proxy(ProxyPre<Sandbox>),
     Transformer(TransformerPre<Sandbox>),
 }
 
@@ -28,7 +31,8 @@ pub(super) enum World {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ComponentKind {
-    /// A component of the `hookhost:handler/handler` world: runs webhook requests.
+    /// A component of the `hookhost:handler/handler` world, or of the
+    /// standard `wasi:http/proxy` world: runs webhook requests.
     Handler,
     /// A component of the `hookhost:transformer/transformer` world: changes
     /// endpoints' outgoing messages.
@@ -39,8 +43,18 @@ impl CompiledHandler {
     /// Which world it implements.
     pub fn kind(&self) -> ComponentKind {
         match self.world {
-            World::Handler(_) => ComponentKind::Handler,
+            World::Handler(_) | World::Proxy(_) => ComponentKind::Handler,
             World::Transformer(_) => ComponentKind::Transformer,
+        }
+    }
+
+    /// The world it implements: `hookhost:handler`, `wasi:http/proxy` or
+    /// `hookhost:transformer`.
+    pub fn world(&self) -> &'static str {
+        match self.world {
+            World::Handler(_) => "hookhost:handler",
+            World::Proxy(_) => "wasi:http/proxy",
+            World::Transformer(_) => "hookhost:transformer",
         }
     }
 }
@@ -62,9 +76,10 @@ pub enum CompileError {
     Invalid(String),
     /// A valid component of another world.
     #[error(
-        "not a component of the `hookhost:handler/handler` or the \
+        "not a component of the `hookhost:handler/handler`, `wasi:http/proxy` or \
          `hookhost:transformer/transformer` world: {0}. Build it against the WIT in \
-         `wit/` (world `handler`) or `wit/transformer/` (world `transformer`)"
+         `wit/` (world `handler`), as a `wasi:http/proxy` component, or against \
+         `wit/transformer/` (world `transformer`)"
     )]
     WrongWorld(String),
     /// A component that would create more memories, tables or instances
@@ -140,12 +155,22 @@ impl Runtime {
             .linker
             .instantiate_pre(component)
             .map_err(|e| CompileError::WrongWorld(format!("{e:#}")))?;
-        let world = match HandlerPre::new(instance_pre.clone()) {
-            Ok(pre) => World::Handler(pre),
-            Err(handler) => match TransformerPre::new(instance_pre) {
+        let world = if let Ok(pre) = HandlerPre::new(instance_pre.clone()) {
+            World::Handler(pre)
+        } else if let Ok(pre) = ProxyPre::new(instance_pre.clone()) {
+            World::Proxy(pre)
+        } else {
+            match TransformerPre::new(instance_pre) {
                 Ok(pre) => World::Transformer(pre),
-                Err(_) => return Err(CompileError::WrongWorld(format!("{handler:#}"))),
-            },
+                Err(_) => {
+                    return Err(CompileError::WrongWorld(
+                        "it exports neither `handle` (hookhost:handler), \
+                         `wasi:http/incoming-handler` (wasi:http/proxy) nor `transform` \
+                         (hookhost:transformer)"
+                            .into(),
+                    ));
+                }
+            }
         };
         Ok(CompiledHandler {
             world,

@@ -1,8 +1,10 @@
 //! Running one request through a handler in a fresh sandbox.
 
 use super::bindings::{Context, Request, Response, hookhost::handler::types::HandlerError};
+use super::outgoing::Grants;
 use super::sandbox::{LimitExceeded, Sandbox};
 use super::{CompiledHandler, Runtime};
+use crate::store::OutboundCall;
 use serde_json::value::RawValue;
 use std::time::{Duration, Instant};
 use wasmtime::{PoolConcurrencyLimitError, Store, Trap, UpdateDeadline};
@@ -32,6 +34,18 @@ pub enum GuestRecord {
         /// JSON data, validated.
         data: Box<RawValue>,
     },
+    /// `host.register-webhook(...)`, checked by the invocation's
+    /// [`super::WebhookFactory`].
+    Webhook {
+        /// The new webhook's id.
+        id: String,
+        /// Its module.
+        module: String,
+        /// Its payload, validated JSON.
+        payload: Option<Box<RawValue>>,
+        /// Its description.
+        description: String,
+    },
 }
 
 /// The result of one invocation.
@@ -45,6 +59,8 @@ pub struct Invocation {
     pub output: String,
     /// Output bytes dropped beyond the limit.
     pub output_dropped: usize,
+    /// Outgoing HTTP calls made or refused, whatever the outcome.
+    pub calls: Vec<OutboundCall>,
     /// Wall time, instantiation included.
     pub duration: Duration,
 }
@@ -124,36 +140,68 @@ impl FailureKind {
 
 impl Runtime {
     /// Runs `req` through `handler` in a fresh sandbox under the runtime's
-    /// limits. Never panics on guest behaviour; every fault is an [`Outcome`].
+    /// limits, allowed what `grants` allow. Never panics on guest
+    /// behaviour; every fault is an [`Outcome`].
+    ///
+    /// A `hookhost:handler` component succeeds when `handle` returns `ok`;
+    /// a `wasi:http/proxy` component when it answers 2xx. Only a success
+    /// keeps what the guest recorded.
     pub async fn invoke(
         &self,
         handler: &CompiledHandler,
         req: Request,
         ctx: Context,
+        grants: Grants,
     ) -> Invocation {
+        use super::compile::World;
         let started = Instant::now();
-        let mut store = self.sandboxed_store(&self.limits, started);
+        let received_at = ctx.received_at_ms.to_string();
+        let env: Vec<(&str, &str)> = match &handler.world {
+            World::Proxy(_) => [
+                (super::ENV_WEBHOOK_ID, ctx.webhook_id.as_str()),
+                (super::ENV_INVOCATION_ID, ctx.invocation_id.as_str()),
+                (super::ENV_RECEIVED_AT_MS, received_at.as_str()),
+            ]
+            .into_iter()
+            .chain(ctx.payload.as_deref().map(|p| (super::ENV_PAYLOAD, p)))
+            .collect(),
+            _ => Vec::new(),
+        };
+        let mut store = self.sandboxed_store(&self.limits, started, grants, &env);
         let timeout = self.limits.timeout;
+        let max_body = self.limits.max_response_body;
 
         let call = async {
-            let super::compile::World::Handler(pre) = &handler.world else {
-                return Err(wasmtime::Error::msg(
+            match &handler.world {
+                World::Handler(pre) => {
+                    let instance = pre.instantiate_async(&mut store).await?;
+                    instance.call_handle(&mut store, &req, &ctx).await
+                }
+                World::Proxy(pre) => {
+                    super::proxy::call(pre, &mut store, req, &ctx.webhook_id, max_body)
+                        .await
+                        .map(Ok)
+                }
+                World::Transformer(_) => Err(wasmtime::Error::msg(
                     "this module is an outbound transform, not a webhook handler",
-                ));
-            };
-            let instance = pre.instantiate_async(&mut store).await?;
-            instance.call_handle(&mut store, &req, &ctx).await
+                )),
+            }
         };
         let result = match tokio::time::timeout(timeout + BACKSTOP_SLACK, call).await {
             Ok(r) => r,
             Err(_) => Err(LimitExceeded::Timeout(timeout.as_millis()).into()),
         };
 
+        let proxy = matches!(handler.world, World::Proxy(_));
         let data = store.data_mut();
         let (output, output_dropped) = data.output.take();
         let records = std::mem::take(&mut data.records);
+        let calls = data.outgoing.take_calls();
         let (outcome, records) = match result {
             Ok(Ok(resp)) => match self.check_response(&resp) {
+                Ok(()) if proxy && !(200..300).contains(&resp.status) => {
+                    (Outcome::Response(resp), Vec::new())
+                }
                 Ok(()) => (Outcome::Response(resp), records),
                 Err(f) => (Outcome::Failed(f), Vec::new()),
             },
@@ -165,6 +213,7 @@ impl Runtime {
             records,
             output,
             output_dropped,
+            calls,
             duration: started.elapsed(),
         }
     }
@@ -177,11 +226,17 @@ impl Runtime {
         &self,
         limits: &crate::config::SandboxLimits,
         started: Instant,
+        grants: Grants,
+        env: &[(&str, &str)],
     ) -> Store<Sandbox> {
-        let mut store = Store::new(&self.engine, Sandbox::new(limits));
-        store.limiter(|s| &mut s.limiter);
         let timeout = limits.timeout;
         let deadline = started + timeout;
+        let egress = self.egress.get().cloned();
+        let mut store = Store::new(
+            &self.engine,
+            Sandbox::new(limits, grants, egress, deadline, env),
+        );
+        store.limiter(|s| &mut s.limiter);
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |_| {
             if Instant::now() >= deadline {

@@ -8,11 +8,18 @@
 mod compile;
 mod host_api;
 mod invoke;
+mod outgoing;
+mod proxy;
 mod sandbox;
 mod transform;
 
 pub use compile::{CompileError, CompiledHandler, ComponentKind};
 pub use invoke::{Failure, FailureKind, GuestRecord, Invocation, Outcome, handler_error_reply};
+pub use outgoing::{
+    DEFAULT_MAX_CALL_BYTES, DEFAULT_MAX_CALLS, Egress, Grants, HostRule, MAX_FOLLOW_UP_WEBHOOKS,
+    MAX_OUTBOUND_HOSTS, WebhookFactory, parse_outbound_hosts,
+};
+pub use proxy::{ENV_INVOCATION_ID, ENV_PAYLOAD, ENV_RECEIVED_AT_MS, ENV_WEBHOOK_ID};
 pub use transform::{Message, TransformOutcome, Transformed};
 
 use crate::config::{EPOCH_TICK, SandboxLimits};
@@ -29,6 +36,22 @@ pub mod bindings {
         world: "handler",
         imports: { default: async | trappable },
         exports: { default: async },
+    });
+}
+
+/// Host bindings of `hookhost:handler@0.1.0` (`wit/v0.1/`): only its `host`
+/// interface is linked, so components built against 0.1.0 keep running.
+/// Its types are 0.2.0's, which are the same records.
+#[allow(missing_docs)]
+pub mod bindings_v01 {
+    wasmtime::component::bindgen!({
+        path: "../wit/v0.1",
+        world: "handler",
+        imports: { default: async | trappable },
+        exports: { default: async },
+        with: {
+            "hookhost:handler/types@0.1.0": super::bindings::hookhost::handler::types,
+        },
     });
 }
 
@@ -52,6 +75,8 @@ pub struct Runtime {
     /// reused by an engine that can run it.
     compat_key: String,
     stats: RuntimeStats,
+    /// The client of handlers' outgoing calls; without it every call is refused.
+    egress: std::sync::OnceLock<std::sync::Arc<Egress>>,
 }
 
 /// Counters of compile work, for health checks and tests.
@@ -85,10 +110,21 @@ impl Runtime {
         // even for pure code. The context built per request grants no
         // filesystem, network or environment; see `sandbox`.
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        // `wasi:http/types` and `outgoing-handler`, for `wasi:http/proxy`
+        // components and any handler calling out; requests go through
+        // `outgoing`'s policy.
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
         bindings::Handler::add_to_linker::<_, wasmtime::component::HasSelf<_>>(
             &mut linker,
             |s: &mut sandbox::Sandbox| s,
         )?;
+        // hookhost:handler@0.1.0: its `host` functions, and its `types`
+        // interface (types only, nothing to define).
+        bindings_v01::hookhost::handler::host::add_to_linker::<_, wasmtime::component::HasSelf<_>>(
+            &mut linker,
+            |s: &mut sandbox::Sandbox| s,
+        )?;
+        linker.instance("hookhost:handler/types@0.1.0")?;
 
         let compat_key = {
             use std::hash::{Hash, Hasher};
@@ -103,7 +139,14 @@ impl Runtime {
             cache_dir,
             compat_key,
             stats: RuntimeStats::default(),
+            egress: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Sets the client handlers' outgoing calls use (once; later calls are
+    /// ignored). Without one, every outgoing call is refused.
+    pub fn set_egress(&self, egress: Egress) {
+        let _ = self.egress.set(std::sync::Arc::new(egress));
     }
 
     /// The limits every invocation runs under.

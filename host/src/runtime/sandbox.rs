@@ -2,9 +2,11 @@
 //! limits, bounded capture of guest output, and what the guest recorded.
 
 use super::invoke::GuestRecord;
+use super::outgoing::{Egress, Grants, Outgoing};
 use crate::config::SandboxLimits;
 use bytes::Bytes;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
@@ -28,7 +30,12 @@ pub enum LimitExceeded {
 /// Store data of one invocation.
 pub struct Sandbox {
     wasi: WasiCtx,
+    http: wasmtime_wasi_http::WasiHttpCtx,
     table: ResourceTable,
+    /// Outgoing HTTP: the webhook's allowed hosts and the calls made.
+    pub(super) outgoing: Outgoing,
+    /// What the invocation may register besides emissions and events.
+    pub(super) grants: Grants,
     pub(super) limiter: Limiter,
     pub(super) output: GuestOutput,
     pub(super) records: Vec<GuestRecord>,
@@ -40,19 +47,42 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    pub(super) fn new(limits: &SandboxLimits) -> Self {
+    /// The state of one call under `limits` ending at `deadline`, granted
+    /// `grants`, with environment variables `env` (only `wasi:http`
+    /// components get any: the invocation's context).
+    pub(super) fn new(
+        limits: &SandboxLimits,
+        grants: Grants,
+        egress: Option<Arc<Egress>>,
+        deadline: Instant,
+        env: &[(&str, &str)],
+    ) -> Self {
         let output = GuestOutput::new(limits.max_log_bytes);
-        // No preopened directories, no environment, no arguments, no
-        // network (TCP, UDP and name lookup are off by default).
+        // No preopened directories, no arguments, no sockets (TCP, UDP and
+        // name lookup are off by default); outgoing HTTP only through
+        // `outgoing`'s policy.
         let wasi = WasiCtx::builder()
             .stdout(output.clone())
             .stderr(output.clone())
+            .envs(env)
             .build();
         let mut table = ResourceTable::new();
         table.set_max_capacity(MAX_RESOURCES);
+        let outgoing = Outgoing::new(
+            grants.outbound_hosts.clone(),
+            egress,
+            deadline,
+            limits.max_http_calls,
+            limits.max_http_call_bytes,
+        );
+        let mut http = wasmtime_wasi_http::WasiHttpCtx::new();
+        http.set_field_size_limit(crate::runtime::invoke::MAX_RESPONSE_HEADER_BYTES);
         Self {
             wasi,
+            http,
             table,
+            outgoing,
+            grants,
             limiter: Limiter {
                 memory_bytes: limits.memory_bytes,
                 memory_used: 0,
@@ -73,6 +103,16 @@ impl WasiView for Sandbox {
         WasiCtxView {
             ctx: &mut self.wasi,
             table: &mut self.table,
+        }
+    }
+}
+
+impl wasmtime_wasi_http::WasiHttpView for Sandbox {
+    fn http(&mut self) -> wasmtime_wasi_http::WasiHttpCtxView<'_> {
+        wasmtime_wasi_http::WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.outgoing,
         }
     }
 }

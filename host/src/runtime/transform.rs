@@ -50,7 +50,8 @@ impl Runtime {
         let started = Instant::now();
         let limits = self.limits.for_transforms();
         let timeout = limits.timeout;
-        let mut store = self.sandboxed_store(&limits, started);
+        // Transforms get no grants: no outgoing calls, no webhooks.
+        let mut store = self.sandboxed_store(&limits, started, Default::default(), &[]);
         let input = types::Message {
             event_type: msg.event_type.clone(),
             body: msg.body,

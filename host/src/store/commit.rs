@@ -1,6 +1,7 @@
 //! Group commit of invocation results.
 //!
-//! Each invocation's emissions, events and invocation record are written
+//! Each invocation's emissions, events, follow-up webhooks and invocation
+//! record are written
 //! together ([`super::Backend::commit_invocations`]), so they appear
 //! together or not at all. Invocations
 //! that recorded emissions or events wait for durability (`flush`) before
@@ -8,7 +9,9 @@
 //! alone are written without waiting: losing the last few milliseconds of
 //! the log in a crash loses no user data.
 
-use super::{EmissionRecord, EventRecord, InvocationRecord, Store, StoreError, StoreResult};
+use super::{
+    EmissionRecord, EventRecord, InvocationRecord, Store, StoreError, StoreResult, WebhookRecord,
+};
 use tokio::sync::{mpsc, oneshot};
 
 /// Most commits applied in one transaction.
@@ -25,6 +28,17 @@ pub struct InvocationCommit {
     pub emissions: Vec<EmissionRecord>,
     /// Events to commit (empty unless the handler returned `ok`).
     pub events: Vec<EventRecord>,
+    /// Follow-up webhooks the handler registered (empty unless it
+    /// succeeded).
+    pub webhooks: Vec<WebhookRecord>,
+}
+
+impl InvocationCommit {
+    /// Whether it writes anything besides the invocation record (and must
+    /// then be atomic and, for the caller, durable).
+    pub fn has_records(&self) -> bool {
+        !(self.emissions.is_empty() && self.events.is_empty() && self.webhooks.is_empty())
+    }
 }
 
 struct Job {

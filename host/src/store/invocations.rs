@@ -50,6 +50,34 @@ pub struct InvocationRecord {
     /// The handler's response, kept when the webhook has `capture` on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response: Option<CapturedResponse>,
+    /// Outgoing HTTP calls the handler made (or tried), in order of
+    /// completion; absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub calls: Vec<OutboundCall>,
+    /// Follow-up webhooks the handler registered (committed with it);
+    /// absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub registered: Vec<String>,
+}
+
+/// One outgoing HTTP call of a handler, as the invocation log keeps it:
+/// no query string, headers or bodies (they may hold credentials).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct OutboundCall {
+    /// Request method.
+    pub method: String,
+    /// Host, with the port when the URL named one.
+    pub host: String,
+    /// URL path, without the query.
+    pub path: String,
+    /// Response status; absent when the call failed or was refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// Why the call failed or was refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Wall time of the call in milliseconds.
+    pub duration_ms: f64,
 }
 
 /// What stats read of an invocation.

@@ -36,7 +36,8 @@ pub(crate) use endpoints::integral_opt;
 pub use endpoints::{DeliveryOrder, EndpointRecord, RateLimit, RetiredSecret};
 pub use events::{EventRecord, EventSource};
 pub use invocations::{
-    CapturedRequest, CapturedResponse, InvocationOutcome, InvocationRecord, capture_body,
+    CapturedRequest, CapturedResponse, InvocationOutcome, InvocationRecord, OutboundCall,
+    capture_body,
 };
 pub use meta::{MetaKind, MetaRecord};
 pub use modules::ModuleRecord;

@@ -172,6 +172,7 @@ struct CommitWrites {
     invocations: Vec<(Vec<u8>, Vec<u8>)>,
     events: Vec<(Vec<u8>, Vec<u8>)>,
     emissions: Vec<(Vec<u8>, Vec<u8>)>,
+    webhooks: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
 impl CommitWrites {
@@ -185,11 +186,12 @@ impl CommitWrites {
             invocations: Vec::new(),
             events: Vec::new(),
             emissions: Vec::new(),
+            webhooks: Vec::new(),
         };
         for commit in commits {
             let inv = &commit.invocation;
             let record = (invocations::key(&inv.webhook_id, &inv.id), encode(inv));
-            if commit.events.is_empty() && commit.emissions.is_empty() {
+            if !commit.has_records() {
                 w.plain.push(record);
                 continue;
             }
@@ -201,6 +203,9 @@ impl CommitWrites {
             for e in &commit.emissions {
                 let k = ids::key(EMISSION_PREFIX, &e.id).unwrap_or_default();
                 w.emissions.push((k.to_vec(), encode(e)));
+            }
+            for h in &commit.webhooks {
+                w.webhooks.push((h.id.as_bytes().to_vec(), encode(h)));
             }
         }
         w
@@ -222,8 +227,9 @@ impl Sled {
             &self.events,
             &self.emissions,
             &self.fanout,
+            &self.webhooks,
         )
-            .transaction(|(inv_t, ev_t, em_t, fo_t)| {
+            .transaction(|(inv_t, ev_t, em_t, fo_t, wh_t)| {
                 for (k, v) in &w.invocations {
                     inv_t.insert(&k[..], &v[..])?;
                 }
@@ -235,6 +241,9 @@ impl Sled {
                 }
                 for (k, v) in &w.emissions {
                     em_t.insert(&k[..], &v[..])?;
+                }
+                for (k, v) in &w.webhooks {
+                    wh_t.insert(&k[..], &v[..])?;
                 }
                 Ok::<_, sled::transaction::ConflictableTransactionError<()>>(())
             })

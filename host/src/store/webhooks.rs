@@ -35,6 +35,10 @@ pub struct WebhookRecord {
     /// Deduplication of retried deliveries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dedup: Option<DedupConfig>,
+    /// Hosts its handler may call (`host` or `host:port`, `*.domain`);
+    /// empty: none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outbound_hosts: Vec<String>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Last change.

@@ -69,6 +69,11 @@ pub(crate) struct ModuleOut {
     /// `handler` (runs webhook requests) or `transformer` (changes
     /// endpoints' outgoing messages).
     kind: ComponentKind,
+    /// The world it implements: `hookhost:handler` (native handler, WIT
+    /// 0.1 or 0.2), `wasi:http/proxy` (standard HTTP component, also a
+    /// handler) or `hookhost:transformer`.
+    #[schema(example = "hookhost:handler")]
+    world: &'static str,
     /// Ids of the webhooks handled by this module.
     webhooks: Vec<String>,
 }
@@ -83,6 +88,7 @@ fn module_out(state: &AppState, m: &LoadedModule) -> ModuleOut {
         created_at: r.created_at,
         updated_at: r.updated_at,
         kind: m.handler.kind(),
+        world: m.handler.world(),
         webhooks: state.registry.module_users(ws, &r.name),
     }
 }

@@ -45,6 +45,13 @@ pub(crate) struct WebhookIn {
     /// response with its invocation record, for replay.
     #[serde(default)]
     capture: bool,
+    /// Hosts its handler may call with `host.fetch` or
+    /// `wasi:http/outgoing-handler`: `host`, `host:port`, `[v6]:port` or
+    /// `*.domain` (at most 32). Empty (the default): none. Calls still go
+    /// through the outbound address guard.
+    #[serde(default)]
+    #[schema(max_items = 32)]
+    outbound_hosts: Vec<String>,
 }
 
 fn yes() -> bool {
@@ -75,6 +82,9 @@ pub(crate) struct WebhookPatchIn {
     dedup: Option<Option<serde_json::Value>>,
     /// Turn capture on or off.
     capture: Option<bool>,
+    /// New list of hosts its handler may call (`[]`: none).
+    #[schema(max_items = 32)]
+    outbound_hosts: Option<Vec<String>>,
 }
 
 /// Distinguishes `"field": null` (Some(None)) from an absent field (None).
@@ -103,6 +113,8 @@ pub(crate) struct WebhookOut {
     dedup: Option<DedupConfig>,
     /// Whether requests and responses are kept for replay.
     capture: bool,
+    /// Hosts its handler may call.
+    outbound_hosts: Vec<String>,
     /// Creation time.
     created_at: chrono::DateTime<chrono::Utc>,
     /// Last change.
@@ -121,6 +133,7 @@ fn webhook_out(state: &AppState, w: &LiveWebhook) -> WebhookOut {
         verify: r.verify.as_ref().map(verify_out),
         dedup: r.dedup.clone(),
         capture: r.capture,
+        outbound_hosts: r.outbound_hosts.clone(),
         created_at: r.created_at,
         updated_at: r.updated_at,
     }
@@ -168,6 +181,7 @@ pub(crate) async fn create(
         enabled: body.enabled,
         verify,
         dedup,
+        outbound_hosts: body.outbound_hosts,
     };
     let live = state.registry.create_webhook(new).await?;
     Ok((StatusCode::CREATED, Json(webhook_out(&state, &live))))
@@ -289,6 +303,7 @@ pub(crate) async fn update(
         enabled: body.enabled,
         verify,
         dedup,
+        outbound_hosts: body.outbound_hosts,
     };
     let live = state.registry.update_webhook(&id, patch).await?;
     Ok(Json(webhook_out(&state, &live)))

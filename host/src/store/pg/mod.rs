@@ -725,6 +725,19 @@ impl Backend for Postgres {
         // Marked for fan-out in the same transaction: a crash cannot keep
         // an event and lose its deliveries.
         events.insert(&tx, true).await.map_err(db)?;
+        // Follow-up webhooks registered by handlers: few, and announced to
+        // the other nodes when the transaction commits.
+        for h in commits.iter().flat_map(|c| &c.webhooks) {
+            let json = encode(h)?;
+            let payload = listen::payload("webhook", &h.id);
+            tx.execute(
+                "WITH w AS (INSERT INTO webhooks (id, record, workspace_id) \
+                 VALUES ($1, $2, $3) RETURNING 1) SELECT pg_notify($4, $5) FROM w",
+                &[&h.id, &json, &h.workspace_id, &self.channel, &payload],
+            )
+            .await
+            .map_err(db)?;
+        }
         tx.commit().await.map_err(db)
     }
 
