@@ -2,6 +2,8 @@
 # Ingress throughput: wrk against the echo handler through the release server.
 #   bench/ingress.sh [duration-seconds] [connections...]
 #   HOOKHOST_BIN=/path/to/hookhost bench/ingress.sh ...   (another build)
+#   COMPONENT=path.wasm bench/ingress.sh ...   (another handler, e.g. the
+#   wasi:http/proxy echo bench/wasi-http-echo, instead of examples/echo)
 # Needs wrk (apt install wrk). Server and wrk share the machine's cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +23,7 @@ SERVER=$!
 trap 'kill $SERVER 2>/dev/null; rm -rf "$DATA"' EXIT
 for _ in $(seq 50); do curl -sf "$HOOKHOST_URL/healthz" >/dev/null && break; sleep 0.1; done
 
-$BIN module upload target/wasm32-wasip2/release/echo.wasm --name echo >/dev/null
+$BIN module upload "${COMPONENT:-target/wasm32-wasip2/release/echo.wasm}" --name echo >/dev/null
 URL=$($BIN webhook create --module echo --payload '{"tenant":"acme"}' --json | sed -n 's/.*"url": "\(.*\)".*/\1/p')
 
 cat > "$DATA/post.lua" <<'LUA'

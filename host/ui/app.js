@@ -196,7 +196,7 @@ async function modulesPage() {
   });
   const rows = page.data.map((m) => h('tr', { dataset: { module: m.name } },
     h('td', {}, m.name),
-    h('td', { class: 'module-kind' }, m.kind),
+    h('td', { class: 'module-kind', title: m.world }, m.kind === 'handler' && m.world === 'wasi:http/proxy' ? 'handler (wasi:http)' : m.kind),
     h('td', {}, `${(m.size / 1024).toFixed(1)} KiB`),
     h('td', { class: 'mono', title: m.sha256 }, m.sha256.slice(0, 16) + '…'),
     h('td', {}, m.webhooks.length ? m.webhooks.map((w) => h('div', { class: 'mono' }, w)) : h('span', { class: 'muted' }, 'none')),
@@ -224,18 +224,20 @@ async function webhooksPage(params = new URLSearchParams()) {
   const payloadError = h('p', { class: 'error', id: 'payload-error' });
   const description = h('input', { type: 'text', id: 'webhook-description' });
   const capture = h('input', { type: 'checkbox', id: 'webhook-capture' });
+  const outbound = h('input', { type: 'text', id: 'webhook-outbound-hosts', placeholder: 'api.example.com, 127.0.0.1:9000' });
   const form = h('form', { class: 'card', id: 'create-webhook' },
     h('h2', {}, 'Create a webhook'),
     h('label', {}, 'Module ', module),
     h('label', {}, 'Payload (JSON, optional) ', payload), payloadError,
     h('label', {}, 'Description ', description),
+    h('label', {}, 'Hosts its handler may call (comma-separated, optional) ', outbound),
     h('label', {}, capture, ' Keep requests for replay (capture)'),
     h('button', { type: 'submit', disabled: !modules.data.length }, 'Create'));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const p = parseJsonField(payload, payloadError);
     if (!p.ok) return;
-    const body = { module: module.value, description: description.value, capture: capture.checked };
+    const body = { module: module.value, description: description.value, capture: capture.checked, outbound_hosts: hostList(outbound.value) };
     if (p.value !== undefined) body.payload = p.value;
     const w = await attempt(() => api('POST', '/v1/webhooks', body), 'Webhook created');
     if (w) webhooksPage(params);
@@ -252,19 +254,25 @@ async function webhooksPage(params = new URLSearchParams()) {
           h('button', { type: 'button', onclick: () => navigator.clipboard.writeText(w.url).then(() => toast('URL copied'), () => toast(w.url)) }, 'Copy')),
         h('td', {}, w.payload === null ? h('span', { class: 'muted' }, 'none') : h('pre', {}, JSON.stringify(w.payload))),
         h('td', { class: `webhook-capture ${w.capture ? 'capture-on' : 'muted'}`, title: w.capture ? 'Requests and responses are kept for replay' : 'Requests are not kept' }, w.capture ? 'on' : 'off'),
+        h('td', { class: 'webhook-outbound-hosts' }, w.outbound_hosts.length ? w.outbound_hosts.map((x) => h('div', { class: 'mono' }, x)) : h('span', { class: 'muted' }, 'none')),
         h('td', {}, local(w.created_at)),
         h('td', {}, h('div', { class: 'row-actions' },
           h('button', { onclick: async () => { if (await attempt(() => api('PATCH', `/v1/webhooks/${w.id}`, { enabled: !w.enabled }))) webhooksPage(params); } }, w.enabled ? 'Disable' : 'Enable'),
           h('button', { type: 'button', class: 'toggle-capture', onclick: async () => {
             if (await attempt(() => api('PATCH', `/v1/webhooks/${w.id}`, { capture: !w.capture }), w.capture ? 'Capture off' : 'Capture on: later requests are kept for replay')) webhooksPage(params);
           } }, w.capture ? 'Turn capture off' : 'Turn capture on'),
+          h('button', { type: 'button', class: 'edit-outbound-hosts', onclick: async () => {
+            const given = prompt('Hosts its handler may call (comma-separated; empty for none)', w.outbound_hosts.join(', '));
+            if (given === null) return;
+            if (await attempt(() => api('PATCH', `/v1/webhooks/${w.id}`, { outbound_hosts: hostList(given) }), 'Outbound hosts saved')) webhooksPage(params);
+          } }, 'Outbound hosts'),
           h('button', { class: 'show-invocations', onclick: () => showInvocations(w, invocations) }, 'Invocations'),
           h('button', { class: 'danger', onclick: async () => { if (confirm(`Delete webhook ${w.id}?`) && await attempt(() => api('DELETE', `/v1/webhooks/${w.id}`), 'Deleted') !== undefined) webhooksPage(params); } }, 'Delete')))),
-      h('tr', {}, h('td', { colspan: 8 }, invocations)),
+      h('tr', {}, h('td', { colspan: 9 }, invocations)),
     ];
   });
   render(h('h1', {}, 'Webhooks'), form,
-    table(['Id', 'Module', 'State', 'URL', 'Payload', 'Capture', 'Created', ''], rows.flat(), 'No webhooks yet.'),
+    table(['Id', 'Module', 'State', 'URL', 'Payload', 'Capture', 'May call', 'Created', ''], rows.flat(), 'No webhooks yet.'),
     h('div', { class: 'pager' },
       params.get('after') ? h('a', { href: '#/webhooks' }, 'First page') : null, ' ',
       hooks.next_cursor ? h('a', { href: `#/webhooks?after=${encodeURIComponent(hooks.next_cursor)}` }, 'Next page') : null));
@@ -407,6 +415,21 @@ async function openReplay(hook, inv, box) {
   run.disabled = false;
 }
 
+// "a, b ,c" -> ["a", "b", "c"]; the server checks each entry.
+function hostList(text) {
+  return text.split(',').map((x) => x.trim()).filter((x) => x);
+}
+
+// An invocation's outgoing calls and the follow-up webhooks it registered.
+function callsDetail(i) {
+  const calls = (i.calls || []).map((c) => h('li', { class: `outbound-call ${c.error ? 'error' : ''}` },
+    h('code', {}, `${c.method} ${c.host}${c.path}`), ' → ',
+    c.error ? h('span', { class: 'call-error' }, c.error) : h('span', { class: 'call-status' }, String(c.status)),
+    h('span', { class: 'muted' }, ` (${c.duration_ms.toFixed(1)} ms)`)));
+  const registered = (i.registered || []).map((id) => h('li', { class: 'registered-webhook' }, 'registered webhook ', h('code', {}, id)));
+  return h('ul', { class: 'calls' }, ...calls, ...registered);
+}
+
 // The latest listing asked for, per invocations box: an older answer arriving later is not drawn.
 const invocationLoads = new WeakMap();
 
@@ -429,6 +452,7 @@ async function showInvocations(hook, box, before) {
       h('td', {}, i.error || ''),
       h('td', {}, `${i.emitted} / ${i.published}`),
       h('td', {}, i.request ? h('button', { type: 'button', class: 'replay-invocation', onclick: () => openReplay(hook, i, box) }, 'Replay') : null)),
+    i.calls || i.registered ? h('tr', { class: 'invocation-calls' }, h('td', { colspan: 9 }, callsDetail(i))) : null,
     i.request || i.response ? h('tr', { class: 'invocation-detail' }, h('td', { colspan: 9 }, capturedDetail(i))) : null,
     i.output ? h('tr', {}, h('td', { colspan: 9 }, h('pre', {}, i.output))) : null,
   ]);

@@ -25,6 +25,7 @@ async fn dashboard_end_to_end_in_chromium() {
     let shots = root.join("target").join("ui-screenshots");
     let _ = std::fs::remove_dir_all(&shots);
     let wasm = component_path("echo");
+    let fetcher = component_path("hostile");
     let script = root.join("tests").join("ui").join("run.mjs");
     let (url, token) = (srv.url.clone(), srv.token.clone());
     let output = tokio::task::spawn_blocking(move || {
@@ -34,6 +35,7 @@ async fn dashboard_end_to_end_in_chromium() {
             .arg(&token)
             .arg(&wasm)
             .arg(&shots)
+            .arg(&fetcher)
             .output()
     })
     .await

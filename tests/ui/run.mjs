@@ -10,16 +10,20 @@
 // page charts the endpoint's attempts; deleting Acme (it holds an event)
 // asks first, then removes everything. Saves a screenshot of each page.
 //
-//   node run.mjs <server-url> <admin-token> <component.wasm> <screenshot-dir>
+// Also: a "fetcher" webhook whose handler calls an identity service on
+// loopback (its outbound host set in the form) and a host it may not call;
+// the invocation shows both calls; the hosts are then changed.
+//
+//   node run.mjs <server-url> <admin-token> <component.wasm> <screenshot-dir> <fetcher.wasm>
 //
 // Exits non-zero with a message on the first expectation that fails.
 import { chromium } from 'playwright-core';
 import http from 'node:http';
 import { mkdirSync } from 'node:fs';
 
-const [server, token, wasm, shots] = process.argv.slice(2);
-if (!shots) {
-  console.error('usage: node run.mjs <server-url> <admin-token> <component.wasm> <screenshot-dir>');
+const [server, token, wasm, shots, fetcherWasm] = process.argv.slice(2);
+if (!fetcherWasm) {
+  console.error('usage: node run.mjs <server-url> <admin-token> <component.wasm> <screenshot-dir> <fetcher.wasm>');
   process.exit(2);
 }
 mkdirSync(shots, { recursive: true });
@@ -39,6 +43,14 @@ const receiver = http.createServer((req, res) => {
 });
 await new Promise((ok) => receiver.listen(0, '127.0.0.1', ok));
 const receiverUrl = `http://127.0.0.1:${receiver.address().port}/hook`;
+
+// The identity service a handler calls out to.
+const identity = http.createServer((req, res) => {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end('{"name":"Ada"}');
+});
+await new Promise((ok) => identity.listen(0, '127.0.0.1', ok));
+const identityHost = `127.0.0.1:${identity.address().port}`;
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
@@ -193,6 +205,48 @@ try {
   const toggled = await responseTo('PATCH', `/v1/webhooks/${captureHook.id}`, () => page.click(`${captureRow} button.toggle-capture`));
   if (JSON.stringify(toggled.request().postDataJSON()) !== '{"capture":false}') fail(`the capture toggle sent ${toggled.request().postData()}`);
   await page.waitForSelector(`${captureRow} td.webhook-capture:has-text("off")`);
+
+  // Outgoing calls: a webhook whose handler may call the identity service
+  // (set in the form) calls it and a host it may not call; the invocation
+  // lists both. Then its hosts are changed from the row.
+  await page.click('#nav a[href="#/modules"]');
+  await page.setInputFiles('#module-file', fetcherWasm);
+  await page.fill('#module-name', 'fetcher');
+  await page.click('#upload-module button[type=submit]');
+  await page.waitForSelector('tr[data-module="fetcher"]');
+  await page.click('#nav a[href="#/webhooks"]');
+  await page.selectOption('#webhook-module', 'fetcher');
+  await page.fill('#webhook-payload', '{"mode": "fetch"}');
+  await page.fill('#webhook-outbound-hosts', ` ${identityHost} `);
+  const createdFetcher = await responseTo('POST', '/v1/webhooks', () => page.click('#create-webhook button[type=submit]'));
+  if (createdFetcher.status() !== 201) fail(`creating the fetcher webhook answered ${createdFetcher.status()}: ${await createdFetcher.text()}`);
+  const sentHosts = JSON.stringify(createdFetcher.request().postDataJSON().outbound_hosts);
+  if (sentHosts !== JSON.stringify([identityHost])) fail(`the webhook form sent outbound_hosts ${sentHosts}`);
+  const fetcher = await createdFetcher.json();
+  const fetcherRow = `tr[data-webhook="${fetcher.id}"]`;
+  await page.waitForSelector(`${fetcherRow} td.webhook-outbound-hosts:has-text("${identityHost}")`);
+  const fetched = await fetch(fetcher.url, {
+    method: 'POST',
+    body: JSON.stringify({ requests: [{ url: `http://${identityHost}/users/1` }, { url: 'http://127.0.0.1:9/nope' }] }),
+  });
+  if (fetched.status !== 200) fail(`the fetcher answered ${fetched.status}: ${await fetched.text()}`);
+  const fetcherBox = `[data-webhook-invocations="${fetcher.id}"]`;
+  for (let i = 0; ; i += 1) {
+    await page.click(`${fetcherRow} button.show-invocations`);
+    try {
+      await page.waitForSelector(`${fetcherBox} li.outbound-call .call-status:text-is("200")`, { timeout: 500 });
+      break;
+    } catch (e) {
+      if (i === 20) throw e;
+    }
+  }
+  await page.waitForSelector(`${fetcherBox} li.outbound-call code:has-text("GET ${identityHost}/users/1")`);
+  await page.waitForSelector(`${fetcherBox} li.outbound-call .call-error:has-text("outbound_hosts")`);
+  await shot('outgoing-calls');
+  page.once('dialog', (d) => d.accept('api.example.com, *.example.org'));
+  const hostsPatched = await responseTo('PATCH', `/v1/webhooks/${fetcher.id}`, () => page.click(`${fetcherRow} button.edit-outbound-hosts`));
+  if (JSON.stringify(hostsPatched.request().postDataJSON()) !== '{"outbound_hosts":["api.example.com","*.example.org"]}') fail(`the hosts editor sent ${hostsPatched.request().postData()}`);
+  await page.waitForSelector(`${fetcherRow} td.webhook-outbound-hosts:has-text("*.example.org")`);
 
   // Endpoints: create one whose receiver fails; send a test (fails). A
   // refused operator filter shows the server's message by the field.
@@ -397,5 +451,6 @@ try {
   process.exitCode = 1;
 } finally {
   await browser.close();
+  identity.close();
   receiver.close();
 }

@@ -220,10 +220,16 @@ impl Outgoing {
     ) -> Result<Admitted, CallError> {
         let host = url.host_str().unwrap_or_default().to_string();
         let path = url.path().to_string();
+        let port = url.port_or_known_default().unwrap_or(80);
+        // As the log shows it: with the port when the URL names one.
+        let shown = match url.port() {
+            Some(p) => format!("{host}:{p}"),
+            None => host.clone(),
+        };
         let refuse = |this: &Self, why: String| {
             this.record(OutboundCall {
                 method: method.to_string(),
-                host: host.clone(),
+                host: shown.clone(),
                 path: path.clone(),
                 status: None,
                 error: Some(why.clone()),
@@ -234,10 +240,12 @@ impl Outgoing {
         if !matches!(url.scheme(), "http" | "https") || host.is_empty() {
             return refuse(
                 self,
-                format!("only http:// and https:// URLs may be fetched, not {url}"),
+                format!(
+                    "only http:// and https:// URLs with a host may be fetched, not {}:",
+                    url.scheme()
+                ),
             );
         }
-        let port = url.port_or_known_default().unwrap_or(80);
         if !self.rules.iter().any(|r| r.allows(&host, port)) {
             return refuse(
                 self,
@@ -273,11 +281,7 @@ impl Outgoing {
             max_bytes: self.max_bytes,
             calls: self.calls.clone(),
             method: method.to_string(),
-            host: if url.port().is_some() {
-                format!("{host}:{port}")
-            } else {
-                host
-            },
+            host: shown,
             path,
         })
     }
