@@ -7,14 +7,16 @@
 #   bench/backends.sh [events] [wrk-seconds]
 # PostgreSQL: HOOKHOST_BENCH_DATABASE_URL, else what scripts/test-postgres.sh
 # finds or starts. Needs wrk and psql. All processes share the machine's cores.
+#   HOOKHOST_BIN=/path/to/hookhost bench/backends.sh ...   (another build, for
+#   before/after; the bench client target/release/outbound must be built)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EVENTS=${1:-20000}
 SECS=${2:-8}
 PG=${HOOKHOST_BENCH_DATABASE_URL:-$(scripts/test-postgres.sh | head -1)}
-cargo build --release -p hookhost -p hookhost-bench -q
+[ -n "${HOOKHOST_BIN:-}" ] || cargo build --release -p hookhost -p hookhost-bench -q
 cargo build --release --target wasm32-wasip2 -p echo -q
-BIN=target/release/hookhost
+BIN=${HOOKHOST_BIN:-target/release/hookhost}
 WORK=$(mktemp -d)
 PIDS=()
 SCHEMAS=()

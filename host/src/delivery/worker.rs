@@ -49,12 +49,56 @@ const SCAN_HEAD: usize = 512;
 /// ...and from where the previous pass stopped, so that entries behind a
 /// long backlog of one busy endpoint are reached within a few passes.
 const SCAN_ROTATING: usize = 2048;
+/// Both are read a page at a time while slots are free: a page holds this
+/// many entries per free slot (entries of busy endpoints are skipped)...
+const PAGE_PER_SLOT: usize = 4;
+/// ...and at least this many. A pass after one attempt ended reads a page
+/// of 16, not the whole scan (on PostgreSQL each entry carries its
+/// delivery and event).
+const MIN_PAGE: usize = 16;
+/// Head scans start this much before the first entry the previous one
+/// found due...
+const HEAD_MARGIN: Duration = Duration::from_millis(250);
+/// ...except once this long after the last one that started at the very
+/// head.
+const FULL_SCAN_EVERY: Duration = Duration::from_secs(1);
+/// Under load, a pass waits for this share of the global slots to be
+/// free...
+const GATHER_SHARE: usize = 8;
+/// ...or this long, whichever comes first.
+const GATHER_FOR: Duration = Duration::from_millis(3);
+
+/// How a scan of the queue ended.
+struct Scanned {
+    /// Global slots remain free.
+    slots_left: bool,
+    /// The first entry read.
+    first: Option<QueuePos>,
+    /// The last entry read.
+    last: Option<QueuePos>,
+    /// The scan read the last due entry.
+    reached_end: bool,
+}
+
+impl Scanned {
+    /// Every slot was taken before the scan ended.
+    fn stopped(first: Option<QueuePos>, last: Option<QueuePos>) -> Self {
+        Self {
+            slots_left: false,
+            first,
+            last,
+            reached_end: false,
+        }
+    }
+}
 
 /// A delivery chosen for an attempt, with its claim (in
 /// [`Outbound`]'s set) and its slots.
 struct Picked {
     pos: QueuePos,
     delivery: DeliveryRecord,
+    /// Its event, when the store read it with the queue entry.
+    event: Option<EventRecord>,
     endpoint_permit: OwnedSemaphorePermit,
     global_permit: OwnedSemaphorePermit,
 }
@@ -78,6 +122,10 @@ pub struct DeliveryWorker {
     client: reqwest::Client,
     /// Queue position where the next rotating scan starts.
     cursor: Mutex<Option<QueuePos>>,
+    /// Where head scans start until the next full one: a little before the
+    /// first entry the last full or floored head scan found due, and when
+    /// the last full head scan ran.
+    head_floor: Mutex<Option<(QueuePos, tokio::time::Instant)>>,
     /// Pace of the endpoints with a rate limit: when the next attempt is
     /// theoretically due (GCRA).
     paces: Mutex<HashMap<String, Instant>>,
@@ -97,6 +145,7 @@ impl DeliveryWorker {
             global: Arc::new(Semaphore::new(config.concurrency)),
             outbound,
             cursor: Mutex::new(None),
+            head_floor: Mutex::new(None),
             paces: Mutex::new(HashMap::new()),
             lines: Mutex::new(FifoLines::default()),
             per_endpoint: Mutex::new(HashMap::new()),
@@ -115,9 +164,13 @@ impl DeliveryWorker {
             if let Err(e) = self.fan_out_published().await {
                 tracing::error!(error = %e, "fan-out of published events failed");
             }
-            if let Err(e) = self.clone().dispatch_due().await {
-                tracing::error!(error = %e, "reading the delivery queue failed");
-            }
+            let saturated = match self.clone().dispatch_due().await {
+                Ok(saturated) => saturated,
+                Err(e) => {
+                    tracing::error!(error = %e, "reading the delivery queue failed");
+                    false
+                }
+            };
             let sleep = match self.store().next_due().await {
                 Ok(Some(at)) => (at - Utc::now())
                     .to_std()
@@ -132,6 +185,22 @@ impl DeliveryWorker {
                 _ = wake.notified() => {}
                 _ = tokio::time::sleep(sleep) => {}
             }
+            if saturated {
+                self.gather_slots().await;
+            }
+        }
+    }
+
+    /// Under load (the last pass ran out of slots), waits briefly for a
+    /// few slots to be free rather than passing over the queue for each
+    /// attempt that ends: a pass's reads and its lease transaction then
+    /// serve several deliveries. Bounded by [`GATHER_FOR`], so an
+    /// attempt never waits longer than that for its turn.
+    async fn gather_slots(&self) {
+        let want = (self.outbound.config().concurrency / GATHER_SHARE).max(1);
+        let until = tokio::time::Instant::now() + GATHER_FOR;
+        while self.global.available_permits() < want && tokio::time::Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(1)).await;
         }
     }
 
@@ -149,26 +218,95 @@ impl DeliveryWorker {
     /// reading its deliveries, and the scan covers the head of the queue
     /// plus a window that moves on from pass to pass: one slow endpoint's
     /// backlog, however long, never holds up the others.
-    async fn dispatch_due(self: Arc<Self>) -> Result<(), super::OutboundError> {
+    /// `Ok(true)` when every global slot was taken before the scan ended.
+    async fn dispatch_due(self: Arc<Self>) -> Result<bool, super::OutboundError> {
         let now = Utc::now();
         let mut busy: HashSet<String> = HashSet::new();
-        let head = self.store().due_deliveries(now, None, SCAN_HEAD).await?;
-        if !self.dispatch(head, &mut busy).await? {
-            return Ok(());
+        let floor = self.head_floor();
+        let head = self
+            .dispatch_range(
+                now,
+                floor.as_ref().map(|f| f.0.clone()),
+                SCAN_HEAD,
+                &mut busy,
+            )
+            .await?;
+        if let Some(first) = &head.first {
+            let full_scan_at = floor.map_or_else(tokio::time::Instant::now, |f| f.1);
+            *lock(&self.head_floor) = Some((first.earlier(HEAD_MARGIN), full_scan_at));
+        }
+        if !head.slots_left {
+            return Ok(true);
         }
         let from = lock(&self.cursor).clone();
         let window = self
-            .store()
-            .due_deliveries(now, from.as_ref(), SCAN_ROTATING)
+            .dispatch_range(now, from, SCAN_ROTATING, &mut busy)
             .await?;
         // Next pass: on from here, or from the start once the end was reached.
-        *lock(&self.cursor) = if window.len() < SCAN_ROTATING {
+        *lock(&self.cursor) = if window.reached_end {
             None
         } else {
-            window.last().map(|d| d.pos.clone())
+            window.last
         };
-        self.dispatch(window, &mut busy).await?;
-        Ok(())
+        Ok(!window.slots_left)
+    }
+
+    /// Where the head scan starts: a little before where the last one
+    /// found its first due entry, or at the very head once a second has
+    /// passed since the last full scan.
+    ///
+    /// On PostgreSQL the head of the due index holds the entries of
+    /// deliveries attempted since the table was last vacuumed (dead row
+    /// versions); a scan from the very head walks them all. Entries that
+    /// turn up before the floor (an accept committed late, a lease that ran
+    /// out) are found by the next full scan, within a second, or by the
+    /// rotating scan.
+    fn head_floor(&self) -> Option<(QueuePos, tokio::time::Instant)> {
+        let floor = lock(&self.head_floor).clone();
+        floor.filter(|(_, full_scan_at)| full_scan_at.elapsed() < FULL_SCAN_EVERY)
+    }
+
+    /// Starts attempts of the due deliveries after `from`, reading at most
+    /// `max` entries, a page at a time while global slots are free.
+    async fn dispatch_range(
+        self: &Arc<Self>,
+        now: DateTime<Utc>,
+        mut from: Option<QueuePos>,
+        max: usize,
+        busy: &mut HashSet<String>,
+    ) -> Result<Scanned, super::OutboundError> {
+        let mut read = 0;
+        let mut first = None;
+        loop {
+            let free = self.global.available_permits();
+            if free == 0 {
+                return Ok(Scanned::stopped(first, from));
+            }
+            let size = (free * PAGE_PER_SLOT).max(MIN_PAGE).min(max - read);
+            let page = self
+                .store()
+                .due_deliveries(now, from.as_ref(), size)
+                .await?;
+            let n = page.len();
+            read += n;
+            if first.is_none() {
+                first = page.first().map(|d| d.pos.clone());
+            }
+            if let Some(last) = page.last() {
+                from = Some(last.pos.clone());
+            }
+            if !self.dispatch(page, busy).await? {
+                return Ok(Scanned::stopped(first, from));
+            }
+            if n < size || read >= max {
+                return Ok(Scanned {
+                    slots_left: true,
+                    first,
+                    last: from,
+                    reached_end: n < size,
+                });
+            }
+        }
     }
 
     /// Starts what it can of `due`; `false` once every global slot is taken.
@@ -254,6 +392,7 @@ impl DeliveryWorker {
             picked.push(Picked {
                 pos: entry.pos,
                 delivery,
+                event: entry.event,
                 endpoint_permit,
                 global_permit,
             });
@@ -307,11 +446,12 @@ impl DeliveryWorker {
                 let Picked {
                     pos,
                     delivery,
+                    event,
                     endpoint_permit,
                     global_permit,
                 } = p;
                 if let Err(e) = worker
-                    .attempt(Some(&pos), delivery, Some(endpoint_permit))
+                    .attempt(Some(&pos), delivery, event, Some(endpoint_permit))
                     .instrument(span)
                     .await
                 {
@@ -434,12 +574,15 @@ impl DeliveryWorker {
         sem.try_acquire_owned().ok()
     }
 
-    /// One attempt of `delivery`, recorded with its outcome. The endpoint's
-    /// slot, if given, is released as soon as the HTTP exchange ends.
+    /// One attempt of `delivery`, recorded with its outcome. Its event is
+    /// read unless `event` (read with the queue entry) is it. The
+    /// endpoint's slot, if given, is released as soon as the HTTP exchange
+    /// ends.
     pub(crate) async fn attempt(
         &self,
         pos: Option<&QueuePos>,
         mut d: DeliveryRecord,
+        event: Option<EventRecord>,
         endpoint_slot: Option<OwnedSemaphorePermit>,
     ) -> Result<Option<AttemptRecord>, super::OutboundError> {
         let store = self.store();
@@ -451,7 +594,10 @@ impl DeliveryWorker {
         }
         let now = Utc::now();
         let endpoint = self.outbound.cached_endpoint(&d.endpoint_id).await?;
-        let event = store.get_event(&d.event_id).await?;
+        let event = match event.filter(|e| e.id == d.event_id) {
+            Some(e) => Some(e),
+            None => store.get_event(&d.event_id).await?,
+        };
         let (endpoint, event) = match (endpoint, event) {
             (Some(ep), Some(ev)) if ep.active => (ep, ev),
             (ep, ev) => {
@@ -688,7 +834,9 @@ impl DeliveryWorker {
                     return Ok((delivery.clone(), None));
                 }
             }
-            let attempt = self.attempt(pos.as_ref(), delivery.clone(), None).await?;
+            let attempt = self
+                .attempt(pos.as_ref(), delivery.clone(), None, None)
+                .await?;
             let stored = self
                 .store()
                 .get_delivery(&delivery.id)

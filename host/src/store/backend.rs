@@ -40,6 +40,16 @@ impl QueuePos {
         }
     }
 
+    /// A position `by` earlier than this one, before every delivery due at
+    /// that time: a scan from there starts `by` before this entry.
+    pub fn earlier(&self, by: std::time::Duration) -> Self {
+        let by = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
+        Self {
+            at_ms: self.at_ms.saturating_sub(by),
+            delivery_id: String::new(),
+        }
+    }
+
     /// Whether this is where `d` stands now: a queue entry read before an
     /// attempt of `d` ended no longer is.
     pub fn is_current(&self, d: &DeliveryRecord) -> bool {
@@ -60,6 +70,9 @@ pub struct DueDelivery {
     /// once (PostgreSQL: one query instead of one more per entry); `None`
     /// asks the caller to read it ([`Backend::get_delivery`]).
     pub delivery: Option<DeliveryRecord>,
+    /// Its event, when the store reads it with the entry (PostgreSQL);
+    /// `None` asks the caller to read it ([`Backend::get_event`]).
+    pub event: Option<EventRecord>,
 }
 
 /// A change to the registry (modules, webhooks, endpoints) made by any

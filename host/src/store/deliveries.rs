@@ -325,6 +325,7 @@ impl Sled {
                     // have an empty value.
                     endpoint_id: (!v.is_empty()).then(|| String::from_utf8_lossy(&v).into_owned()),
                     delivery: None,
+                    event: None,
                     pos,
                 })
             })

@@ -224,8 +224,8 @@ impl Batched for Accept {
     }
 }
 
-/// A delivery's new state (it moves in the queue, its lease ends) and, if
-/// any, its attempt.
+/// A delivery's new state (it moves in the queue, its lease ends: its row
+/// in `leases` is deleted) and, if any, its attempt.
 #[derive(Debug)]
 pub(super) struct Attempt {
     pub delivery: DeliveryRow,
@@ -257,9 +257,18 @@ impl Batched for Attempt {
             .filter_map(|w| w.attempt.as_ref())
             .map(|a| ((a.delivery_id.as_str(), a.attempt), a))
             .collect();
+        let ids: Vec<&str> = deliveries.keys().copied().collect();
         DeliveryColumns::new(deliveries.into_values())
             .write(tx, OnConflict::Replace)
             .await?;
+        // The lease ends with the write: the delivery moved in the queue
+        // (or finished), and another node may take it when it is due. The
+        // rows are updated first: a node leasing them meanwhile holds them
+        // share-locked and is waited for, or waits and sees the new state.
+        let release = tx
+            .prepare_cached("DELETE FROM leases WHERE delivery_id = ANY($1)")
+            .await?;
+        tx.execute(&release, &[&ids]).await?;
         AttemptColumns::new(attempts.into_values())
             .write(tx)
             .await?;

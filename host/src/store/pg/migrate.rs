@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_endpoint_pace.sql"),
     include_str!("migrations/0004_workspaces.sql"),
     include_str!("migrations/0005_skipped_deliveries.sql"),
+    include_str!("migrations/0006_lease_table.sql"),
 ];
 
 /// Migrates the database `client` works in (`schema`, created if missing,

@@ -518,6 +518,7 @@ impl Backend for Postgres {
                 "WITH d AS (DELETE FROM deliveries WHERE workspace_id = $1 RETURNING id), \
                       a AS (DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM d) \
                             RETURNING 1), \
+                      l AS (DELETE FROM leases WHERE delivery_id IN (SELECT id FROM d)), \
                       e AS (DELETE FROM events WHERE workspace_id = $1 RETURNING 1), \
                       m AS (DELETE FROM emissions WHERE workspace_id = $1 RETURNING 1), \
                       i AS (DELETE FROM idempotency WHERE starts_with(key, $2) RETURNING 1) \
@@ -976,17 +977,20 @@ impl Backend for Postgres {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = self
             .query(
-                "SELECT id, endpoint_id, next_attempt_ms, record FROM deliveries \
-                 WHERE status = 'pending' AND next_attempt_ms <= $1 \
-                   AND (next_attempt_ms, id) > ($2, $3) \
-                   AND (lease_until IS NULL OR lease_until < now()) \
-                 ORDER BY next_attempt_ms, id LIMIT $4",
+                "SELECT d.id, d.endpoint_id, d.next_attempt_ms, d.record, e.record \
+                 FROM deliveries d LEFT JOIN events e ON e.id = d.event_id \
+                 WHERE d.status = 'pending' AND d.next_attempt_ms <= $1 \
+                   AND (d.next_attempt_ms, d.id) > ($2, $3) \
+                   AND NOT EXISTS (SELECT 1 FROM leases l \
+                                   WHERE l.delivery_id = d.id AND l.until >= now()) \
+                 ORDER BY d.next_attempt_ms, d.id LIMIT $4",
                 &[&now.timestamp_millis(), &after_ms, &after_id, &limit],
             )
             .await?;
         rows.iter()
             .map(|row| {
                 let id: String = row.try_get(0).map_err(db)?;
+                let event: Option<&str> = row.try_get(4).map_err(db)?;
                 Ok(DueDelivery {
                     pos: QueuePos {
                         at_ms: row.try_get(2).map_err(db)?,
@@ -995,6 +999,7 @@ impl Backend for Postgres {
                     id,
                     endpoint_id: Some(row.try_get(1).map_err(db)?),
                     delivery: Some(decode(row.try_get(3).map_err(db)?)?),
+                    event: event.map(decode).transpose()?,
                 })
             })
             .collect()
@@ -1002,11 +1007,18 @@ impl Backend for Postgres {
 
     /// In one transaction: locks each endpoint involved (advisory locks,
     /// in a fixed order so two nodes cannot deadlock), counts its live
-    /// leases, and takes what fits under `per_endpoint` with one `UPDATE`
-    /// that only succeeds where the row is still at the position read and
-    /// nobody's lease holds. Each statement of the transaction reads a
-    /// fresh snapshot, so the count sees every lease committed under the
-    /// lock before it.
+    /// leases, and takes what fits under `per_endpoint` with one `INSERT`
+    /// into `leases` that only succeeds where the delivery is still at the
+    /// position read and nobody's lease holds. Each statement of the
+    /// transaction reads a fresh snapshot, so the count sees every lease
+    /// committed under the lock before it.
+    ///
+    /// The deliveries are share-locked (`FOR SHARE`, in id order) while
+    /// their leases are inserted: an attempt being recorded meanwhile (its
+    /// row updated, then its lease deleted, in one transaction) is waited
+    /// for, and the delivery is checked again in the state it left. Without
+    /// the lock, the lease deleted by that record would let the insert
+    /// through on a delivery already sent.
     async fn lease(
         &self,
         wanted: &[(QueuePos, String)],
@@ -1031,8 +1043,8 @@ impl Backend for Postgres {
         .map_err(db)?;
         let rows = tx
             .query(
-                "SELECT endpoint_id, count(*) FROM deliveries \
-                 WHERE endpoint_id = ANY($1) AND lease_until IS NOT NULL AND lease_until > now() \
+                "SELECT endpoint_id, count(*) FROM leases \
+                 WHERE endpoint_id = ANY($1) AND until > now() \
                  GROUP BY endpoint_id",
                 &[&endpoints],
             )
@@ -1059,11 +1071,16 @@ impl Backend for Postgres {
         }
         let taken: std::collections::HashSet<String> = tx
             .query(
-                "UPDATE deliveries d SET lease_until = $3 \
+                "INSERT INTO leases (delivery_id, endpoint_id, until) \
+                 SELECT d.id, d.endpoint_id, $3 \
                  FROM unnest($1::text[], $2::bigint[]) AS w(id, at_ms) \
-                 WHERE d.id = w.id AND d.status = 'pending' AND d.next_attempt_ms = w.at_ms \
-                   AND (d.lease_until IS NULL OR d.lease_until < now()) \
-                 RETURNING d.id",
+                 JOIN deliveries d ON d.id = w.id \
+                 WHERE d.status = 'pending' AND d.next_attempt_ms = w.at_ms \
+                 ORDER BY d.id FOR SHARE OF d \
+                 ON CONFLICT (delivery_id) DO UPDATE \
+                     SET until = EXCLUDED.until, endpoint_id = EXCLUDED.endpoint_id \
+                     WHERE leases.until < now() \
+                 RETURNING delivery_id",
                 &[&ids, &at_ms, &until],
             )
             .await
@@ -1116,8 +1133,11 @@ impl Backend for Postgres {
     async fn next_due(&self) -> StoreResult<Option<DateTime<Utc>>> {
         let row = self
             .query_opt(
-                "SELECT min(next_attempt_ms) FROM deliveries \
-                 WHERE status = 'pending' AND (lease_until IS NULL OR lease_until < now())",
+                "SELECT d.next_attempt_ms FROM deliveries d \
+                 WHERE d.status = 'pending' AND d.next_attempt_ms IS NOT NULL \
+                   AND NOT EXISTS (SELECT 1 FROM leases l \
+                                   WHERE l.delivery_id = d.id AND l.until >= now()) \
+                 ORDER BY d.next_attempt_ms LIMIT 1",
                 &[],
             )
             .await?;
