@@ -21,4 +21,4 @@ cargo test --workspace "$@"
 HOOKHOST_TEST_BACKEND=postgres cargo test -p hookhost-tests \
     --test admin --test inbound --test ops --test outbound --test sandbox \
     --test trust --test ui --test verify --test workspaces --test portal --test transforms --test replay \
-    --test handler_io --test proxy "$@"
+    --test handler_io --test wasi_http "$@"

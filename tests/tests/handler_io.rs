@@ -406,3 +406,60 @@ async fn components_built_against_handler_0_1_keep_working() {
     );
     srv.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identity_sync_fetches_the_entity_and_publishes_it() {
+    // Seed 001: the notification names a user; the handler fetches the
+    // user from the identity service (a loopback receiver here) and
+    // publishes it to subscribed endpoints.
+    let dir = tempfile::tempdir().unwrap();
+    let srv = loopback_server(dir.path()).await;
+    let identity = Receiver::start().await;
+    identity.script([
+        Reply::body(
+            200,
+            r#"{"id":"U1","name":"Ada Lovelace","email":"ada@example.com"}"#,
+        ),
+        Reply::body(404, "no such user"),
+    ]);
+    let subscriber = Receiver::start().await;
+    hookhost_tests::endpoint(
+        &srv,
+        json!({"url": subscriber.url, "events": ["user.updated"]}),
+    )
+    .await;
+    srv.upload_component("identity-sync").await;
+    let h = srv
+        .create_webhook_from(json!({
+            "module": "identity-sync",
+            "payload": {"source": "azure-ad", "identity_url": format!("{}/users", identity.url)},
+            "outbound_hosts": [identity.authority()],
+        }))
+        .await;
+    let notification = |id: &str| json!({"id": id, "entityType": "USER", "eventType": "UPDATE", "timestamp": "2026-12-02T00:00:00Z"});
+
+    let (status, answer) = call(&srv, &h, notification("U1")).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["published"], "user.updated");
+    let asked = identity.wait_for(1, Duration::from_secs(5)).await;
+    assert_eq!(asked[0].method, "GET");
+    assert_eq!(asked[0].path, "/hook/users/U1");
+    assert_eq!(asked[0].header("accept"), "application/json");
+
+    // The subscriber receives the user as the identity service has it.
+    let got = subscriber.wait_for(1, Duration::from_secs(10)).await;
+    let delivered = got[0].json();
+    assert_eq!(delivered["type"], "user.updated");
+    assert_eq!(delivered["data"]["entity"]["name"], "Ada Lovelace");
+    assert_eq!(delivered["data"]["source"], "azure-ad");
+
+    // An unknown user: the handler fails, nothing is published, and the
+    // source is told to retry (500).
+    let (status, answer) = call(&srv, &h, notification("U2")).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{answer}");
+    let log = srv.invocations_until(h["id"].as_str().unwrap(), 2).await;
+    assert_eq!(log["data"][0]["calls"][0]["status"], 404, "{log}");
+    assert_eq!(log["data"][0]["published"], 0);
+    assert_eq!(events(&srv).await.len(), 1);
+    srv.stop().await;
+}
