@@ -106,18 +106,22 @@ impl Inbound {
 
     /// What an invocation of `hook` running `module` may do: call its
     /// outbound hosts, and register follow-up webhooks in its workspace.
-    fn grants(&self, hook: &LiveWebhook, module: &str) -> Grants {
-        Grants {
+    /// The second value holds the places those webhooks reserve under the
+    /// workspace's quota: keep it until they are committed and served.
+    fn grants(&self, hook: &LiveWebhook, module: &str) -> (Grants, Arc<FollowUps>) {
+        let follow_ups = Arc::new(FollowUps {
+            registry: self.registry.clone(),
+            tenancy: self.tenancy.clone(),
+            workspace_id: hook.record.workspace_id.clone(),
+            module: module.to_string(),
+            public_url: self.public_url.clone(),
+            pending: Default::default(),
+        });
+        let grants = Grants {
             outbound_hosts: hook.outbound_hosts.clone(),
-            webhooks: Some(Arc::new(FollowUps {
-                registry: self.registry.clone(),
-                tenancy: self.tenancy.clone(),
-                workspace_id: hook.record.workspace_id.clone(),
-                module: module.to_string(),
-                public_url: self.public_url.clone(),
-                pending: Default::default(),
-            })),
-        }
+            webhooks: Some(follow_ups.clone()),
+        };
+        (grants, follow_ups)
     }
 
     /// Handles `request` sent to webhook `webhook_id`.
@@ -208,7 +212,7 @@ impl Inbound {
             payload: hook.payload_json.clone(),
             received_at_ms: received_at.timestamp_millis() as u64,
         };
-        let grants = self.grants(&hook, &module.record.name);
+        let (grants, reserved) = self.grants(&hook, &module.record.name);
         let invocation = self
             .registry
             .runtime()
@@ -269,6 +273,7 @@ impl Inbound {
                     };
                 }
                 self.registry.adopt_webhooks(registered);
+                drop(reserved);
                 if let Some(leader) = leader
                     && (200..300).contains(&response.status)
                 {
@@ -390,7 +395,7 @@ impl Inbound {
             payload: hook.payload_json.clone(),
             received_at_ms: received_at.timestamp_millis() as u64,
         };
-        let grants = self.grants(hook, &module.record.name);
+        let (grants, reserved) = self.grants(hook, &module.record.name);
         let invocation = self
             .registry
             .runtime()
@@ -483,6 +488,7 @@ impl Inbound {
                 Err(e) => commit_error = Some(e.to_string()),
             }
         }
+        drop(reserved);
         Rerun {
             log,
             response,
@@ -627,8 +633,18 @@ struct FollowUps {
     /// The invoking module, the default for a follow-up.
     module: String,
     public_url: Arc<str>,
-    /// Registered so far by this invocation (counted against the quota).
+    /// Registered so far by this invocation: places reserved under the
+    /// workspace's quota, given back when this is dropped (after commit).
     pending: std::sync::atomic::AtomicUsize,
+}
+
+impl Drop for FollowUps {
+    fn drop(&mut self) {
+        let n = *self.pending.get_mut();
+        if n > 0 {
+            self.registry.release_follow_ups(&self.workspace_id, n);
+        }
+    }
 }
 
 impl WebhookFactory for FollowUps {
@@ -644,12 +660,11 @@ impl WebhookFactory for FollowUps {
             .workspace(&self.workspace_id)
             .and_then(|w| w.quotas.max_webhooks)
             .map(|m| m as usize);
-        self.registry.check_follow_up(
+        self.registry.reserve_follow_up(
             &self.workspace_id,
             module,
             payload.map_or(0, |p| p.get().len()),
             max_webhooks,
-            self.pending.load(Ordering::Relaxed),
         )?;
         self.pending.fetch_add(1, Ordering::Relaxed);
         let id = crate::registry::new_webhook_id();

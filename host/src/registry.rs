@@ -134,6 +134,9 @@ pub struct Registry {
     changes: tokio::sync::Mutex<()>,
     /// Uploads compiling at once (each takes a core for up to seconds).
     compiling: tokio::sync::Semaphore,
+    /// Follow-up webhooks registered by running invocations and not yet
+    /// committed, per workspace: counted against its webhook quota.
+    follow_ups: std::sync::Mutex<HashMap<String, usize>>,
 }
 
 /// Uploads compiled at once; further uploads wait their turn.
@@ -197,6 +200,7 @@ impl Registry {
             webhooks: RwLock::new(webhooks),
             changes: tokio::sync::Mutex::new(()),
             compiling: tokio::sync::Semaphore::new(COMPILE_CONCURRENCY),
+            follow_ups: Default::default(),
         })
     }
 
@@ -504,15 +508,16 @@ impl Registry {
 
     /// Checks that a handler of workspace `ws` may register a follow-up
     /// webhook for `module` with a payload of `payload_bytes` bytes, within
-    /// the workspace's quota `max_webhooks` (`pending` more are already
-    /// registered by the same invocation). Nothing is stored.
-    pub fn check_follow_up(
+    /// the workspace's quota `max_webhooks`, and reserves a place under it
+    /// until [`Registry::release_follow_ups`] (after the invocation's
+    /// commit): concurrent invocations cannot together go over the quota.
+    /// Nothing is stored here.
+    pub fn reserve_follow_up(
         &self,
         ws: &str,
         module: &str,
         payload_bytes: usize,
         max_webhooks: Option<usize>,
-        pending: usize,
     ) -> std::result::Result<(), String> {
         self.require_module(ws, module).map_err(|e| e.to_string())?;
         if payload_bytes > MAX_PAYLOAD_BYTES {
@@ -520,14 +525,28 @@ impl Registry {
                 "payload of {payload_bytes} bytes exceeds the limit of {MAX_PAYLOAD_BYTES} bytes"
             ));
         }
+        let mut reserved = lock(&self.follow_ups);
+        let held = reserved.get(ws).copied().unwrap_or(0);
         if let Some(max) = max_webhooks
-            && self.counts(ws).1 + pending >= max
+            && self.counts(ws).1 + held >= max
         {
             return Err(format!(
                 "workspace {ws} has reached its quota of {max} webhook(s)"
             ));
         }
+        *reserved.entry(ws.to_string()).or_default() += 1;
         Ok(())
+    }
+
+    /// Gives back `n` places reserved by [`Registry::reserve_follow_up`].
+    pub fn release_follow_ups(&self, ws: &str, n: usize) {
+        let mut reserved = lock(&self.follow_ups);
+        if let Some(held) = reserved.get_mut(ws) {
+            *held = held.saturating_sub(n);
+            if *held == 0 {
+                reserved.remove(ws);
+            }
+        }
     }
 
     /// Serves webhooks a handler registered, once they are committed.
@@ -684,6 +703,10 @@ fn check_payload(payload: Option<&serde_json::Value>) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {

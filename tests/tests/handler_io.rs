@@ -129,6 +129,35 @@ async fn handlers_call_out_only_to_their_webhooks_hosts() {
         "{answer}"
     );
 
+    // Refused calls count too, and only a few beyond the limit are kept:
+    // a guest looping on refusals with long URLs gains nothing.
+    let long = "a".repeat(4000);
+    let refusals: Vec<Value> = (0..30)
+        .map(|_| json!({"url": format!("http://not-listed.example/{long}")}))
+        .collect();
+    let (_, answer) = call(&srv, &h, json!({ "requests": refusals })).await;
+    let results = answer["results"].as_array().unwrap();
+    assert!(
+        results[..8]
+            .iter()
+            .all(|r| r["error"].as_str().unwrap().contains("outbound_hosts")),
+        "{answer}"
+    );
+    assert!(
+        results[8..]
+            .iter()
+            .all(|r| r["error"].as_str().unwrap().contains("more than 8")),
+        "{answer}"
+    );
+    let log = srv.invocations_until(id, 4).await;
+    let logged = log["data"][0]["calls"].as_array().unwrap();
+    assert_eq!(logged.len(), 16, "{log}");
+    assert!(
+        logged
+            .iter()
+            .all(|c| c["path"].as_str().unwrap().len() <= 256)
+    );
+
     // A webhook without outbound_hosts may call nothing.
     let closed = srv
         .create_webhook_from(json!({"module": "hostile", "payload": {"mode": "fetch"}}))
@@ -461,5 +490,71 @@ async fn identity_sync_fetches_the_entity_and_publishes_it() {
     assert_eq!(log["data"][0]["calls"][0]["status"], 404, "{log}");
     assert_eq!(log["data"][0]["published"], 0);
     assert_eq!(events(&srv).await.len(), 1);
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follow_up_webhooks_stay_within_the_workspace_quota_under_concurrency() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = start(dir.path()).await;
+    let (status, ws) = srv
+        .send(
+            srv.admin(Method::POST, "/workspaces")
+                .json(&json!({"name": "small", "quotas": {"max_webhooks": 3}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{ws}");
+    let ws = ws["id"].as_str().unwrap().to_string();
+    let as_ws = |method: Method, path: &str| {
+        srv.admin(method, path)
+            .header("x-hookhost-workspace", ws.as_str())
+    };
+    let (status, m) = srv
+        .send(
+            as_ws(Method::POST, "/modules?name=hostile").body(hookhost_tests::component("hostile")),
+        )
+        .await;
+    assert!(status.is_success(), "{m}");
+    let (status, h) = srv
+        .send(
+            as_ws(Method::POST, "/webhooks")
+                .json(&json!({"module": "hostile", "payload": {"mode": "register"}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{h}");
+
+    // Eight invocations at once, each registering two: the quota leaves
+    // room for two webhooks in all.
+    let url = h["url"].as_str().unwrap().to_string();
+    let calls: Vec<_> = (0..8)
+        .map(|_| {
+            let (http, url) = (srv.http.clone(), url.clone());
+            tokio::spawn(async move {
+                http.post(url)
+                    .json(&json!({"webhooks": [{}, {}]}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .json::<Value>()
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut given = 0;
+    let mut refused = 0;
+    for c in calls {
+        for r in c.await.unwrap()["registered"].as_array().unwrap() {
+            if r["id"].is_string() {
+                given += 1;
+            } else {
+                assert!(r["error"].as_str().unwrap().contains("quota"), "{r}");
+                refused += 1;
+            }
+        }
+    }
+    assert_eq!((given, refused), (2, 14));
+    let (_, all) = srv.send(as_ws(Method::GET, "/webhooks")).await;
+    assert_eq!(all["data"].as_array().unwrap().len(), 3, "{all}");
     srv.stop().await;
 }

@@ -66,11 +66,12 @@ impl host::Host for Sandbox {
             Err(e) => return Ok(Err(e.to_string())),
         };
         if req.body.len() > admitted.max_bytes() {
-            return Ok(Err(format!(
+            let why = format!(
                 "request body of {} bytes exceeds the limit of {} bytes per call",
                 req.body.len(),
                 admitted.max_bytes()
-            )));
+            );
+            return Ok(Err(admitted.fail(why).to_string()));
         }
         let mut request = reqwest::Request::new(method, url);
         *request.headers_mut() = headers;
@@ -116,7 +117,11 @@ impl host::Host for Sandbox {
                     self.max_record_bytes
                 )));
             }
-            Some(text) => match RawValue::from_string(text) {
+            // Parsed as the webhook will store it (serde_json's depth
+            // limit included), so what is accepted here is what is kept.
+            Some(text) => match serde_json::from_str::<serde_json::Value>(&text)
+                .and_then(|_| RawValue::from_string(text))
+            {
                 Ok(raw) => Some(raw),
                 Err(e) => return Ok(Err(format!("payload is not valid JSON: {e}"))),
             },

@@ -22,6 +22,11 @@ pub const DEFAULT_MAX_CALL_BYTES: usize = 1 << 20;
 pub const MAX_FOLLOW_UP_WEBHOOKS: usize = 5;
 /// Most entries of a webhook's `outbound_hosts`.
 pub const MAX_OUTBOUND_HOSTS: usize = 32;
+/// Refused calls beyond the call limit that are still logged; the rest are
+/// refused without a trace (a guest looping on them gains nothing).
+const LOGGED_BEYOND_LIMIT: usize = 8;
+/// Most bytes of a logged call's host and of its path.
+const LOGGED_FIELD_BYTES: usize = 256;
 
 /// The HTTP client outgoing calls use, with the guard it was built with
 /// (literal IP addresses skip the resolver, so they are checked here).
@@ -226,17 +231,29 @@ impl Outgoing {
             Some(p) => format!("{host}:{p}"),
             None => host.clone(),
         };
+        // Every call counts, refused or not: the limit bounds what a guest
+        // can make the host do and keep.
+        self.started += 1;
         let refuse = |this: &Self, why: String| {
             this.record(OutboundCall {
-                method: method.to_string(),
-                host: shown.clone(),
-                path: path.clone(),
+                method: truncated(method),
+                host: truncated(&shown),
+                path: truncated(&path),
                 status: None,
                 error: Some(why.clone()),
                 duration_ms: 0.0,
             });
             Err(CallError::Denied(why))
         };
+        if self.started > self.max_calls {
+            return refuse(
+                self,
+                format!(
+                    "more than {} outgoing calls in one invocation",
+                    self.max_calls
+                ),
+            );
+        }
         if !matches!(url.scheme(), "http" | "https") || host.is_empty() {
             return refuse(
                 self,
@@ -259,38 +276,28 @@ impl Outgoing {
                 ),
             );
         }
-        if self.started >= self.max_calls {
-            return refuse(
-                self,
-                format!(
-                    "more than {} outgoing calls in one invocation",
-                    self.max_calls
-                ),
-            );
-        }
         let Some(egress) = &self.egress else {
             return refuse(self, "outgoing calls are not available here".into());
         };
         if let Some(why) = crate::delivery::http::refused_literal(&egress.guard, url.as_str()) {
             return refuse(self, why);
         }
-        self.started += 1;
         Ok(Admitted {
             client: egress.client.clone(),
             deadline: self.deadline,
             max_bytes: self.max_bytes,
             calls: self.calls.clone(),
-            method: method.to_string(),
-            host: shown,
-            path,
+            method: truncated(method),
+            host: truncated(&shown),
+            path: truncated(&path),
         })
     }
 
     fn record(&self, call: OutboundCall) {
-        self.calls
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(call);
+        let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
+        if calls.len() < self.max_calls + LOGGED_BEYOND_LIMIT {
+            calls.push(call);
+        }
     }
 
     /// The calls made so far.
@@ -303,6 +310,26 @@ impl Admitted {
     /// The per-call body limit.
     pub(super) fn max_bytes(&self) -> usize {
         self.max_bytes
+    }
+
+    /// Records the call as failed before it was sent.
+    pub(super) fn fail(self, why: String) -> CallError {
+        self.log(None, Some(why.clone()), 0.0);
+        CallError::TooLarge(why)
+    }
+
+    fn log(&self, status: Option<u16>, error: Option<String>, duration_ms: f64) {
+        self.calls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(OutboundCall {
+                method: self.method.clone(),
+                host: self.host.clone(),
+                path: self.path.clone(),
+                status,
+                error,
+                duration_ms,
+            });
     }
 
     /// Sends `request` and reads the whole answer, within the invocation's
@@ -318,17 +345,7 @@ impl Admitted {
             Ok(f) => (Some(f.status), None),
             Err(e) => (None, Some(e.to_string())),
         };
-        self.calls
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(OutboundCall {
-                method: self.method.clone(),
-                host: self.host.clone(),
-                path: self.path.clone(),
-                status,
-                error,
-                duration_ms: started.elapsed().as_secs_f64() * 1000.0,
-            });
+        self.log(status, error, started.elapsed().as_secs_f64() * 1000.0);
         result
     }
 
@@ -337,7 +354,8 @@ impl Admitted {
             if e.is_timeout() {
                 CallError::Timeout
             } else {
-                CallError::Failed(format!("{e:#}"))
+                // Without the URL: its query may hold credentials.
+                CallError::Failed(format!("{:#}", e.without_url()))
             }
         })?;
         let status = response.status().as_u16();
@@ -362,7 +380,7 @@ impl Admitted {
             if e.is_timeout() {
                 CallError::Timeout
             } else {
-                CallError::Failed(format!("reading the response: {e:#}"))
+                CallError::Failed(format!("reading the response: {:#}", e.without_url()))
             }
         })? {
             if body.len() + chunk.len() > self.max_bytes {
@@ -419,11 +437,16 @@ impl wasmtime_wasi_http::WasiHttpHooks for Outgoing {
             let admitted = admitted.map_err(to_wasi)?;
             let url = url.map_err(|e| WasiError::InternalError(Some(e.to_string())))?;
             let (parts, body) = request.into_parts();
-            let body = http_body_util::Limited::new(body, admitted.max_bytes())
-                .collect()
-                .await
-                .map_err(|_| WasiError::HttpRequestBodySize(None))?
-                .to_bytes();
+            let max = admitted.max_bytes();
+            let body = match http_body_util::Limited::new(body, max).collect().await {
+                Ok(body) => body.to_bytes(),
+                Err(_) => {
+                    admitted.fail(format!(
+                        "the request body exceeds the limit of {max} bytes per call"
+                    ));
+                    return Err(WasiError::HttpRequestBodySize(None));
+                }
+            };
             let mut outgoing = reqwest::Request::new(parts.method, url);
             let mut headers = parts.headers;
             // The client sets the host from the URL it connects to.
@@ -446,6 +469,15 @@ impl wasmtime_wasi_http::WasiHttpHooks for Outgoing {
             Ok((response, io))
         })
     }
+}
+
+/// `s`, cut to [`LOGGED_FIELD_BYTES`] on a character boundary.
+fn truncated(s: &str) -> String {
+    let mut end = s.len().min(LOGGED_FIELD_BYTES);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_string()
 }
 
 /// Request headers a handler may not set on an outgoing call: the client
