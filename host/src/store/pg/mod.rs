@@ -1005,20 +1005,13 @@ impl Backend for Postgres {
             .collect()
     }
 
-    /// In one transaction: locks each endpoint involved (advisory locks,
-    /// in a fixed order so two nodes cannot deadlock), counts its live
-    /// leases, and takes what fits under `per_endpoint` with one `INSERT`
-    /// into `leases` that only succeeds where the delivery is still at the
-    /// position read and nobody's lease holds. Each statement of the
-    /// transaction reads a fresh snapshot, so the count sees every lease
-    /// committed under the lock before it.
-    ///
-    /// The deliveries are share-locked (`FOR SHARE`, in id order) while
-    /// their leases are inserted: an attempt being recorded meanwhile (its
-    /// row updated, then its lease deleted, in one transaction) is waited
-    /// for, and the delivery is checked again in the state it left. Without
-    /// the lock, the lease deleted by that record would let the insert
-    /// through on a delivery already sent.
+    /// One round trip: `hookhost_lease` (migration 6) locks each endpoint
+    /// involved (advisory locks, in a fixed order so two nodes cannot
+    /// deadlock), counts its live leases, and leases what fits under
+    /// `per_endpoint` where the delivery is still at the position read and
+    /// nobody's lease holds, share-locking the deliveries it takes so that
+    /// an attempt being recorded meanwhile is waited for and the delivery
+    /// checked again in the state it left.
     async fn lease(
         &self,
         wanted: &[(QueuePos, String)],
@@ -1031,64 +1024,19 @@ impl Backend for Postgres {
         let mut endpoints: Vec<&str> = wanted.iter().map(|(_, e)| e.as_str()).collect();
         endpoints.sort_unstable();
         endpoints.dedup();
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db)?;
-        // One statement, locking in the (sorted) order of the array.
-        tx.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended(e, 1751)) \
-             FROM unnest($1::text[]) WITH ORDINALITY AS u(e, n) ORDER BY n",
-            &[&endpoints],
-        )
-        .await
-        .map_err(db)?;
-        let rows = tx
+        let ids: Vec<&str> = wanted.iter().map(|(p, _)| p.delivery_id.as_str()).collect();
+        let at_ms: Vec<i64> = wanted.iter().map(|(p, _)| p.at_ms).collect();
+        let of: Vec<&str> = wanted.iter().map(|(_, e)| e.as_str()).collect();
+        let per_endpoint = i64::try_from(per_endpoint).unwrap_or(i64::MAX);
+        let taken: std::collections::HashSet<String> = self
             .query(
-                "SELECT endpoint_id, count(*) FROM leases \
-                 WHERE endpoint_id = ANY($1) AND until > now() \
-                 GROUP BY endpoint_id",
-                &[&endpoints],
+                "SELECT * FROM hookhost_lease($1, $2, $3, $4, $5, $6)",
+                &[&ids, &at_ms, &of, &endpoints, &per_endpoint, &until],
             )
-            .await
-            .map_err(db)?;
-        let mut room: std::collections::HashMap<&str, usize> =
-            endpoints.iter().map(|e| (*e, per_endpoint)).collect();
-        for row in &rows {
-            let endpoint: &str = row.try_get(0).map_err(db)?;
-            let leased: i64 = row.try_get(1).map_err(db)?;
-            if let Some(r) = room.get_mut(endpoint) {
-                *r = r.saturating_sub(usize::try_from(leased).unwrap_or(usize::MAX));
-            }
-        }
-        let (mut ids, mut at_ms) = (Vec::new(), Vec::new());
-        for (pos, endpoint) in wanted {
-            if let Some(r) = room.get_mut(endpoint.as_str())
-                && *r > 0
-            {
-                *r -= 1;
-                ids.push(pos.delivery_id.as_str());
-                at_ms.push(pos.at_ms);
-            }
-        }
-        let taken: std::collections::HashSet<String> = tx
-            .query(
-                "INSERT INTO leases (delivery_id, endpoint_id, until) \
-                 SELECT d.id, d.endpoint_id, $3 \
-                 FROM unnest($1::text[], $2::bigint[]) AS w(id, at_ms) \
-                 JOIN deliveries d ON d.id = w.id \
-                 WHERE d.status = 'pending' AND d.next_attempt_ms = w.at_ms \
-                 ORDER BY d.id FOR SHARE OF d \
-                 ON CONFLICT (delivery_id) DO UPDATE \
-                     SET until = EXCLUDED.until, endpoint_id = EXCLUDED.endpoint_id \
-                     WHERE leases.until < now() \
-                 RETURNING delivery_id",
-                &[&ids, &at_ms, &until],
-            )
-            .await
-            .map_err(db)?
+            .await?
             .iter()
             .map(|row| row.try_get(0).map_err(db))
             .collect::<StoreResult<_>>()?;
-        tx.commit().await.map_err(db)?;
         Ok(wanted
             .iter()
             .map(|(pos, _)| taken.contains(&pos.delivery_id))
