@@ -17,14 +17,15 @@
 //! There is no queue table: a queued delivery's row carries its position,
 //! `(next_attempt_ms, id)`, set only while it is pending, under a partial
 //! index. Any node may read what is due; it takes a delivery for one
-//! attempt with a single conditional `UPDATE` that sets `lease_until` only
-//! if the row is still at the position read and nobody's lease holds, so
-//! two nodes never attempt a delivery at once while a lease lasts.
-//! Recording the attempt moves the row and clears the lease; a node that
-//! dies mid-attempt leaves a lease that expires, and another node attempts
-//! the delivery again (delivery is at least once). A lease ends at a time
-//! of the node's clock and is compared with the database's (`now()`): the
-//! nodes' clocks must agree to well within the lease.
+//! attempt by inserting a row into `leases` (`hookhost_lease`, one round
+//! trip), only if the delivery is still at the position read and nobody's
+//! lease holds, so two nodes never attempt a delivery at once while a lease
+//! lasts. Recording the attempt moves the row and deletes the lease in one
+//! transaction; a node that dies mid-attempt leaves a lease that expires,
+//! and another node attempts the delivery again (delivery is at least
+//! once). A lease ends at a time of the node's clock and is compared with
+//! the database's (`now()`): the nodes' clocks must agree to well within the
+//! lease.
 //!
 //! # Batching
 //!

@@ -199,8 +199,7 @@ impl<'a> DeliveryColumns<'a> {
                      event_id = EXCLUDED.event_id, endpoint_id = EXCLUDED.endpoint_id, \
                      event_type = EXCLUDED.event_type, status = EXCLUDED.status, \
                      next_attempt_ms = EXCLUDED.next_attempt_ms, \
-                     updated_at = EXCLUDED.updated_at, record = EXCLUDED.record, \
-                     lease_until = NULL"
+                     updated_at = EXCLUDED.updated_at, record = EXCLUDED.record"
             }
         };
         let stmt = tx.prepare_cached(sql).await?;

@@ -186,13 +186,12 @@ impl Postgres {
                     };
                     tx.execute(
                         "INSERT INTO deliveries (id, event_id, endpoint_id, event_type, status,
-                           next_attempt_ms, updated_at, lease_until, record, workspace_id)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9)
+                           next_attempt_ms, updated_at, record, workspace_id)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                          ON CONFLICT (id) DO UPDATE SET event_id = EXCLUDED.event_id,
                            endpoint_id = EXCLUDED.endpoint_id, event_type = EXCLUDED.event_type,
                            status = EXCLUDED.status, next_attempt_ms = EXCLUDED.next_attempt_ms,
-                           updated_at = EXCLUDED.updated_at, lease_until = NULL,
-                           record = EXCLUDED.record",
+                           updated_at = EXCLUDED.updated_at, record = EXCLUDED.record",
                         &[
                             &d.id,
                             &d.event_id,

@@ -13,7 +13,7 @@ INSERT INTO leases (delivery_id, endpoint_id, until)
     SELECT id, endpoint_id, lease_until FROM deliveries
     WHERE lease_until IS NOT NULL AND status = 'pending';
 DROP INDEX deliveries_leased;
-UPDATE deliveries SET lease_until = NULL WHERE lease_until IS NOT NULL;
+ALTER TABLE deliveries DROP COLUMN lease_until;
 
 -- Taking leases in one round trip (`Postgres::lease`): locks the endpoints
 -- involved (advisory locks, in the order given, so two nodes cannot
