@@ -215,6 +215,10 @@ pub struct SandboxLimits {
     pub max_http_calls: usize,
     /// Largest request body and response body of one outgoing call, in bytes.
     pub max_http_call_bytes: usize,
+    /// Idle instances kept for webhooks with `reuse_instances` on, over
+    /// all webhooks; 0 turns reuse off. Capped at a quarter of
+    /// `max_concurrent` (each holds an instance slot).
+    pub warm_instances: usize,
 }
 
 impl Default for SandboxLimits {
@@ -233,6 +237,7 @@ impl Default for SandboxLimits {
             transform_timeout: DEFAULT_TRANSFORM_TIMEOUT,
             max_http_calls: crate::runtime::DEFAULT_MAX_CALLS,
             max_http_call_bytes: crate::runtime::DEFAULT_MAX_CALL_BYTES,
+            warm_instances: DEFAULT_WARM_INSTANCES,
         }
     }
 }
@@ -251,6 +256,8 @@ impl SandboxLimits {
     }
 }
 
+/// Idle instances kept for reuse unless configured (`--max-warm-instances`).
+pub const DEFAULT_WARM_INSTANCES: usize = 32;
 /// Linear memory of an outbound transform unless configured: 16 MiB.
 pub const DEFAULT_TRANSFORM_MEMORY_BYTES: usize = 16 << 20;
 /// Wall time of an outbound transform unless configured.

@@ -178,6 +178,7 @@ impl Inbound {
             response: None,
             calls: Vec::new(),
             registered: Vec::new(),
+            reused: false,
         };
 
         let leader = match self.admit(webhook_id, &hook, &request, received_at).await {
@@ -213,13 +214,17 @@ impl Inbound {
             received_at_ms: received_at.timestamp_millis() as u64,
         };
         let (grants, reserved) = self.grants(&hook, &module.record.name);
-        let invocation = self
-            .registry
-            .runtime()
-            .invoke(&module.handler, request, ctx, grants)
-            .await;
+        let runtime = self.registry.runtime();
+        let invocation = if hook.record.reuse_instances {
+            runtime
+                .invoke_reusing(&module.handler, webhook_id, request, ctx, grants)
+                .await
+        } else {
+            runtime.invoke(&module.handler, request, ctx, grants).await
+        };
         log.duration_ms = invocation.duration.as_secs_f64() * 1000.0;
         log.calls = invocation.calls;
+        log.reused = invocation.reused;
         crate::metrics::hot()
             .handler_duration
             .record(invocation.duration.as_secs_f64());
@@ -419,6 +424,7 @@ impl Inbound {
             response: None,
             calls: invocation.calls.clone(),
             registered: Vec::new(),
+            reused: false,
         };
         let response = match &invocation.outcome {
             Outcome::Response(r) => {
@@ -608,6 +614,7 @@ fn to_commit(
                 verify: None,
                 dedup: None,
                 outbound_hosts: Vec::new(),
+                reuse_instances: false,
                 created_at: at,
                 updated_at: at,
             }),

@@ -100,6 +100,8 @@ pub struct NewWebhook {
     pub capture: bool,
     /// Hosts the handler may call (checked by [`parse_outbound_hosts`]).
     pub outbound_hosts: Vec<String>,
+    /// Reuse instances between its calls.
+    pub reuse_instances: bool,
 }
 
 /// A partial update of a webhook; `None` leaves a field unchanged.
@@ -121,6 +123,8 @@ pub struct WebhookPatch {
     pub capture: Option<bool>,
     /// New outbound hosts.
     pub outbound_hosts: Option<Vec<String>>,
+    /// Turn instance reuse on or off.
+    pub reuse_instances: Option<bool>,
 }
 
 /// Modules and webhooks, persisted in the store and cached in memory.
@@ -451,6 +455,7 @@ impl Registry {
             verify: new.verify,
             dedup: new.dedup,
             outbound_hosts: new.outbound_hosts,
+            reuse_instances: new.reuse_instances,
             created_at: now,
             updated_at: now,
         };
@@ -499,10 +504,15 @@ impl Registry {
         if let Some(hosts) = patch.outbound_hosts {
             record.outbound_hosts = hosts;
         }
+        if let Some(reuse) = patch.reuse_instances {
+            record.reuse_instances = reuse;
+        }
         record.updated_at = Utc::now();
         self.store.put_webhook(&record).await?;
         let live = Arc::new(LiveWebhook::new(record));
         write(&self.webhooks).insert(id.to_string(), live.clone());
+        // Whatever changed, later calls start from fresh instances.
+        self.runtime.forget_instances(id);
         Ok(live)
     }
 
@@ -565,6 +575,7 @@ impl Registry {
         }
         self.store.delete_webhook(id).await?;
         write(&self.webhooks).remove(id);
+        self.runtime.forget_instances(id);
         Ok(())
     }
 
@@ -583,10 +594,12 @@ impl Registry {
                         .is_some_and(|live| live.record.updated_at == w.updated_at);
                     if !unchanged {
                         write(&self.webhooks).insert(id.clone(), Arc::new(LiveWebhook::new(w)));
+                        self.runtime.forget_instances(id);
                     }
                 }
                 None => {
                     write(&self.webhooks).remove(id);
+                    self.runtime.forget_instances(id);
                 }
             },
             Change::All => {

@@ -221,6 +221,7 @@ fn webhook(id: &str, description: &str) -> WebhookRecord {
         verify: None,
         dedup: None,
         outbound_hosts: Vec::new(),
+        reuse_instances: false,
         created_at: now,
         updated_at: now,
     }
@@ -279,6 +280,7 @@ fn invocation_at(webhook_id: &str, at: DateTime<Utc>) -> InvocationRecord {
         response: None,
         calls: vec![],
         registered: vec![],
+        reused: false,
         id: id_created_at("inv", at),
         webhook_id: webhook_id.into(),
         received_at: at,

@@ -221,3 +221,78 @@ async fn no_state_leaks_from_one_call_to_the_next() {
     }
     srv.stop().await;
 }
+
+/// `reuse_instances`, the one opt-in trade-off of isolation: a webhook's
+/// later calls run in its kept instance (the guest's call counter goes
+/// on), but no other webhook's do (same module, reuse on as well), a
+/// webhook without it stays fresh, and an instance that trapped is never
+/// entered again. The invocation log says which calls were reused.
+#[tokio::test]
+async fn reused_instances_stay_with_their_webhook_and_go_after_a_trap() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = server(dir.path()).await;
+    let reusing =
+        json!({"module": "hostile", "payload": {"mode": "snoop"}, "reuse_instances": true});
+    let a = srv.create_webhook_from(reusing.clone()).await;
+    let b = srv.create_webhook_from(reusing).await;
+    assert_eq!(a["reuse_instances"], true);
+    let (fresh_url, _) = hostile_url(&srv, "snoop").await;
+    let a_id = a["id"].as_str().unwrap().to_string();
+    let a_url = a["url"].as_str().unwrap().to_string();
+    let calls_seen = |body: &Value| body["calls"].as_u64().unwrap_or_default();
+    let s = &srv;
+    let call = |url: String| async move {
+        let (status, body) = s.send(s.http.post(url)).await;
+        assert_eq!(status, 200, "{body}");
+        body
+    };
+
+    for n in 1..=3 {
+        assert_eq!(calls_seen(&call(a_url.clone()).await), n, "call {n} of a");
+    }
+    // Another webhook of the same module has its own instance.
+    assert_eq!(
+        calls_seen(&call(b["url"].as_str().unwrap().into()).await),
+        1
+    );
+    // A webhook without reuse stays fresh, memory included.
+    for _ in 0..2 {
+        let body = call(fresh_url.clone()).await;
+        assert_eq!(
+            body,
+            json!({"calls": 1, "heap_marked": false, "deep_marked": false})
+        );
+    }
+    // A trap in the kept instance: it is dropped, the next call is fresh.
+    let (status, body) = srv.send(srv.http.post(format!("{a_url}/trap"))).await;
+    assert_eq!(status, 500, "{body}");
+    assert_eq!(body["error"]["code"], "trap", "{body}");
+    assert_eq!(calls_seen(&call(a_url.clone()).await), 1);
+    assert_eq!(calls_seen(&call(a_url.clone()).await), 2);
+    // Turning reuse off drops the kept instance; on again starts anew.
+    for (reuse, expected) in [(false, [1, 1]), (true, [1, 2])] {
+        let (status, hook) = srv
+            .send(
+                srv.admin(Method::PATCH, &format!("/webhooks/{a_id}"))
+                    .json(&json!({ "reuse_instances": reuse })),
+            )
+            .await;
+        assert_eq!(status, 200, "{hook}");
+        assert_eq!(hook["reuse_instances"], reuse);
+        for n in expected {
+            assert_eq!(calls_seen(&call(a_url.clone()).await), n, "reuse {reuse}");
+        }
+    }
+    // 3 + trap + 2 + 2 + 2 calls; newest first: the last ran in the kept
+    // instance, the one before in a fresh one.
+    let log = srv.invocations_until(&a_id, 10).await;
+    let data = log["data"].as_array().unwrap();
+    assert_eq!(data[0]["reused"], true, "{log}");
+    assert_eq!(data[1].get("reused"), None, "{log}");
+    assert_eq!(
+        data.iter().filter(|i| i["reused"] == true).count(),
+        5,
+        "{log}"
+    );
+    srv.stop().await;
+}

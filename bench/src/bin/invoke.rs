@@ -1,7 +1,10 @@
 //! Instantiate + call latency of one handler component, without HTTP:
 //! fresh store and instance per call, as ingress does.
 //!
-//! `cargo run --release -p hookhost-bench --bin invoke -- <component.wasm> [calls] [concurrency]`
+//! `cargo run --release -p hookhost-bench --bin invoke -- <component.wasm> [calls] [concurrency] [reuse]`
+//!
+//! With `reuse`, calls run as a webhook with `reuse_instances` on: in an
+//! instance kept from an earlier call (instantiation is then skipped).
 
 use hookhost::config::SandboxLimits;
 use hookhost::runtime::bindings::{Context, Request};
@@ -17,6 +20,7 @@ async fn main() {
         .expect("usage: invoke <component.wasm> [calls] [concurrency]");
     let calls: usize = args.next().map_or(20_000, |s| s.parse().expect("calls"));
     let concurrency: usize = args.next().map_or(1, |s| s.parse().expect("concurrency"));
+    let reuse = args.next().is_some_and(|a| a == "reuse");
 
     let cache = std::env::temp_dir().join(format!("hookhost-bench-{}", std::process::id()));
     let runtime = Arc::new(Runtime::new(SandboxLimits::default(), cache.clone()).expect("engine"));
@@ -46,7 +50,12 @@ async fn main() {
         let (req, ctx) = (request.clone(), context.clone());
         async move {
             let t = Instant::now();
-            let inv = rt.invoke(&h, req, ctx, Default::default()).await;
+            let inv = if reuse {
+                rt.invoke_reusing(&h, "wh_bench", req, ctx, Default::default())
+                    .await
+            } else {
+                rt.invoke(&h, req, ctx, Default::default()).await
+            };
             assert!(matches!(inv.outcome, Outcome::Response(_)), "call failed");
             t.elapsed()
         }
@@ -76,7 +85,7 @@ async fn main() {
     all.sort();
     let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)];
     println!(
-        "calls={} concurrency={concurrency}: p50={:.1}µs p90={:.1}µs p99={:.1}µs max={:.1}µs, {:.0} calls/s",
+        "calls={} concurrency={concurrency} reuse={reuse}: p50={:.1}µs p90={:.1}µs p99={:.1}µs max={:.1}µs, {:.0} calls/s",
         all.len(),
         pct(0.50).as_secs_f64() * 1e6,
         pct(0.90).as_secs_f64() * 1e6,

@@ -471,10 +471,12 @@ async fn webhook(client: &Client, cmd: WebhookCmd) -> Result<(Value, output::Kin
             dedup,
             capture,
             outbound_hosts,
+            reuse_instances,
         } => {
             let mut body = json!({ "module": module, "description": description,
                                    "enabled": !disabled, "capture": capture,
-                                   "outbound_hosts": outbound_hosts });
+                                   "outbound_hosts": outbound_hosts,
+                                   "reuse_instances": reuse_instances });
             if let Some(p) = payload {
                 body["payload"] = parse_json("--payload", &p)?;
             }
@@ -519,10 +521,14 @@ async fn webhook(client: &Client, cmd: WebhookCmd) -> Result<(Value, output::Kin
             capture,
             outbound_hosts,
             clear_outbound_hosts,
+            reuse_instances,
         } => {
             let mut body = json!({});
             if let Some(c) = capture {
                 body["capture"] = json!(c);
+            }
+            if let Some(r) = reuse_instances {
+                body["reuse_instances"] = json!(r);
             }
             if !outbound_hosts.is_empty() || clear_outbound_hosts {
                 body["outbound_hosts"] = json!(outbound_hosts);

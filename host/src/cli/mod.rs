@@ -190,6 +190,11 @@ pub struct ServeArgs {
     /// Largest request body and response body of one outgoing call, in bytes.
     #[arg(long, env = "HOOKHOST_MAX_HTTP_CALL_BYTES", default_value_t = crate::runtime::DEFAULT_MAX_CALL_BYTES)]
     pub max_http_call_bytes: usize,
+    /// Idle handler instances kept, over all webhooks, for webhooks with
+    /// `reuse_instances` on (at most a quarter of --max-concurrent); 0
+    /// turns instance reuse off on this node.
+    #[arg(long, env = "HOOKHOST_MAX_WARM_INSTANCES", default_value_t = config::DEFAULT_WARM_INSTANCES)]
+    pub max_warm_instances: usize,
     /// Largest data of one emit or publish, in bytes.
     #[arg(long, env = "HOOKHOST_MAX_RECORD_BYTES", default_value_t = config::DEFAULT_MAX_RECORD_BYTES)]
     pub max_record_bytes: usize,
@@ -338,6 +343,7 @@ impl ServeArgs {
                 transform_timeout: Duration::from_millis(self.transform_timeout_ms),
                 max_http_calls: self.max_http_calls,
                 max_http_call_bytes: self.max_http_call_bytes,
+                warm_instances: self.max_warm_instances,
             },
             max_module_bytes: self.max_module_bytes,
             invocations_kept: self.invocations_kept,
@@ -406,6 +412,11 @@ pub enum WebhookCmd {
         /// repeatable.
         #[arg(long = "outbound-host", value_name = "HOST")]
         outbound_hosts: Vec<String>,
+        /// Run requests in instances kept from earlier calls of this
+        /// webhook (faster for Python and JavaScript; state persists
+        /// between its calls).
+        #[arg(long)]
+        reuse_instances: bool,
     },
     /// List webhooks.
     List {
@@ -465,6 +476,9 @@ pub enum WebhookCmd {
         /// Let its handler call no host.
         #[arg(long)]
         clear_outbound_hosts: bool,
+        /// Reuse instances between its calls: `true` or `false`.
+        #[arg(long, value_name = "BOOL")]
+        reuse_instances: Option<bool>,
     },
     /// Delete a webhook.
     Delete {

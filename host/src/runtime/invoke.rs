@@ -1,11 +1,14 @@
 //! Running one request through a handler in a fresh sandbox.
 
+use super::bindings::Handler;
 use super::bindings::{Context, Request, Response, hookhost::handler::types::HandlerError};
 use super::outgoing::Grants;
 use super::sandbox::{LimitExceeded, Sandbox};
+use super::warm::Kept;
 use super::{CompiledHandler, Runtime};
 use crate::store::OutboundCall;
 use serde_json::value::RawValue;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wasmtime::{PoolConcurrencyLimitError, Store, Trap, UpdateDeadline};
 
@@ -63,6 +66,9 @@ pub struct Invocation {
     pub calls: Vec<OutboundCall>,
     /// Wall time, instantiation included.
     pub duration: Duration,
+    /// Whether it ran in an instance kept from an earlier call of its
+    /// webhook ([`Runtime::invoke_reusing`]).
+    pub reused: bool,
 }
 
 /// How an invocation ended.
@@ -153,6 +159,64 @@ impl Runtime {
         ctx: Context,
         grants: Grants,
     ) -> Invocation {
+        self.run(handler, None, req, ctx, grants).await.0
+    }
+
+    /// Like [`Runtime::invoke`], for a webhook with `reuse_instances` on:
+    /// a `hookhost:handler` component runs in an instance kept from an
+    /// earlier call of the same webhook and module when one is idle, and
+    /// its instance is kept afterwards unless the call failed (see
+    /// [`super::warm`]). Other worlds, and a node with reuse off, run
+    /// fresh as with [`Runtime::invoke`]. [`Invocation::reused`] says
+    /// which it was.
+    pub async fn invoke_reusing(
+        &self,
+        handler: &Arc<CompiledHandler>,
+        webhook_id: &str,
+        req: Request,
+        ctx: Context,
+        grants: Grants,
+    ) -> Invocation {
+        if !self.warm.enabled() || !matches!(handler.world, super::compile::World::Handler(_)) {
+            return self.invoke(handler, req, ctx, grants).await;
+        }
+        let started = Instant::now();
+        // A kept instance gets this call's grants now; a fresh one gets
+        // them with its store.
+        let (kept, grants) = match self.warm.take(webhook_id, handler) {
+            Some(mut kept) => {
+                let egress = self.egress.get().cloned();
+                let deadline = started + self.limits.timeout;
+                kept.store
+                    .data_mut()
+                    .begin_call(&self.limits, grants, egress, deadline);
+                kept.store.set_epoch_deadline(1);
+                (Some(kept), Grants::default())
+            }
+            None => (None, grants),
+        };
+        let reused = kept.is_some();
+        let (mut invocation, kept) = self.run(handler, Some(kept), req, ctx, grants).await;
+        invocation.reused = reused;
+        if let Some((store, instance, calls)) = kept {
+            let mut kept = Kept::new(handler.clone(), store, instance);
+            kept.calls = calls + 1;
+            self.warm.put(webhook_id, kept);
+        }
+        invocation
+    }
+
+    /// One call; with `reuse`, in the kept instance given (or a fresh one)
+    /// and returning the instance when it may be kept: the call did not
+    /// fail in the sandbox.
+    async fn run(
+        &self,
+        handler: &CompiledHandler,
+        reuse: Option<Option<Kept>>,
+        req: Request,
+        ctx: Context,
+        grants: Grants,
+    ) -> (Invocation, Option<(Store<Sandbox>, Handler, u32)>) {
         use super::compile::World;
         let started = Instant::now();
         let received_at = ctx.received_at_ms.to_string();
@@ -167,15 +231,28 @@ impl Runtime {
             .collect(),
             _ => Vec::new(),
         };
-        let mut store = self.sandboxed_store(&self.limits, started, grants, &env);
+        let keep = reuse.is_some();
+        let (mut store, mut instance, calls) = match reuse {
+            Some(Some(kept)) => (kept.store, Some(kept.instance), kept.calls),
+            _ => (
+                self.sandboxed_store(&self.limits, started, grants, &env),
+                None,
+                0,
+            ),
+        };
         let timeout = self.limits.timeout;
         let max_body = self.limits.max_response_body;
 
         let call = async {
             match &handler.world {
                 World::Handler(pre) => {
-                    let instance = pre.instantiate_async(&mut store).await?;
-                    instance.call_handle(&mut store, &req, &ctx).await
+                    let handler = match instance.take() {
+                        Some(kept) => kept,
+                        None => pre.instantiate_async(&mut store).await?,
+                    };
+                    let result = handler.call_handle(&mut store, &req, &ctx).await;
+                    instance = Some(handler);
+                    result
                 }
                 World::Proxy(pre) => {
                     super::proxy::call(pre, &mut store, req, &ctx.webhook_id, max_body)
@@ -196,7 +273,7 @@ impl Runtime {
         let data = store.data_mut();
         let (output, output_dropped) = data.output.take();
         let records = std::mem::take(&mut data.records);
-        let calls = data.outgoing.take_calls();
+        let calls_made = data.outgoing.take_calls();
         let (outcome, records) = match result {
             Ok(Ok(resp)) => match self.check_response(&resp) {
                 Ok(()) if proxy && !(200..300).contains(&resp.status) => {
@@ -208,14 +285,23 @@ impl Runtime {
             Ok(Err(e)) => (Outcome::HandlerError(e), Vec::new()),
             Err(e) => (Outcome::Failed(classify(&e)), Vec::new()),
         };
-        Invocation {
+        // An instance is kept only after a call the sandbox did not stop:
+        // a trapped or interrupted instance is never entered again.
+        let kept = match (&outcome, instance) {
+            (Outcome::Failed(_), _) | (_, None) => None,
+            (_, Some(instance)) if keep => Some((store, instance, calls)),
+            _ => None,
+        };
+        let invocation = Invocation {
             outcome,
             records,
             output,
             output_dropped,
-            calls,
+            calls: calls_made,
             duration: started.elapsed(),
-        }
+            reused: false,
+        };
+        (invocation, kept)
     }
 
     /// A store for one call under `limits`, its deadline counted from
@@ -238,8 +324,10 @@ impl Runtime {
         );
         store.limiter(|s| &mut s.limiter);
         store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(move |_| {
-            if Instant::now() >= deadline {
+        // The deadline is read from the store's data: a kept instance's
+        // next call sets its own (`Sandbox::begin_call`).
+        store.epoch_deadline_callback(move |s| {
+            if Instant::now() >= s.data().deadline {
                 Err(LimitExceeded::Timeout(timeout.as_millis()).into())
             } else {
                 Ok(UpdateDeadline::Yield(1))

@@ -12,6 +12,7 @@ mod outgoing;
 mod proxy;
 mod sandbox;
 mod transform;
+mod warm;
 
 pub use compile::{CompileError, CompiledHandler, ComponentKind};
 pub use invoke::{Failure, FailureKind, GuestRecord, Invocation, Outcome, handler_error_reply};
@@ -77,6 +78,8 @@ pub struct Runtime {
     stats: RuntimeStats,
     /// The client of handlers' outgoing calls; without it every call is refused.
     egress: std::sync::OnceLock<std::sync::Arc<Egress>>,
+    /// Instances kept for webhooks with `reuse_instances` on.
+    warm: warm::Warm,
 }
 
 /// Counters of compile work, for health checks and tests.
@@ -132,6 +135,12 @@ impl Runtime {
             engine.precompile_compatibility_hash().hash(&mut h);
             format!("{:016x}", h.finish())
         };
+        // Each idle instance holds a slot of the pool: a quarter at most.
+        let warm = warm::Warm::new(
+            limits
+                .warm_instances
+                .min(limits.max_concurrent as usize / 4),
+        );
         Ok(Self {
             engine,
             linker,
@@ -140,6 +149,7 @@ impl Runtime {
             compat_key,
             stats: RuntimeStats::default(),
             egress: std::sync::OnceLock::new(),
+            warm,
         })
     }
 
@@ -147,6 +157,17 @@ impl Runtime {
     /// ignored). Without one, every outgoing call is refused.
     pub fn set_egress(&self, egress: Egress) {
         let _ = self.egress.set(std::sync::Arc::new(egress));
+    }
+
+    /// Drops the instances kept for `webhook_id` (it turned reuse off, was
+    /// deleted or disabled).
+    pub fn forget_instances(&self, webhook_id: &str) {
+        self.warm.forget(webhook_id);
+    }
+
+    /// Idle instances kept for reuse now.
+    pub fn warm_instances(&self) -> usize {
+        self.warm.idle()
     }
 
     /// The limits every invocation runs under.

@@ -44,6 +44,8 @@ pub struct Sandbox {
     pub(super) max_records_total_bytes: usize,
     /// Bytes recorded so far (types plus data).
     pub(super) record_bytes: usize,
+    /// When the current call's time is up.
+    pub(super) deadline: Instant,
 }
 
 impl Sandbox {
@@ -94,7 +96,32 @@ impl Sandbox {
             max_record_bytes: limits.max_record_bytes,
             max_records_total_bytes: limits.max_records_total_bytes,
             record_bytes: 0,
+            deadline,
         }
+    }
+
+    /// Readies a kept instance's state for its next call: new grants and
+    /// deadline, nothing recorded, no output, no calls. What the guest
+    /// keeps in its own memory is not touched: that is what reuse means.
+    pub(super) fn begin_call(
+        &mut self,
+        limits: &SandboxLimits,
+        grants: Grants,
+        egress: Option<Arc<Egress>>,
+        deadline: Instant,
+    ) {
+        self.outgoing = Outgoing::new(
+            grants.outbound_hosts.clone(),
+            egress,
+            deadline,
+            limits.max_http_calls,
+            limits.max_http_call_bytes,
+        );
+        self.grants = grants;
+        let _ = self.output.take();
+        self.records.clear();
+        self.record_bytes = 0;
+        self.deadline = deadline;
     }
 }
 

@@ -58,6 +58,10 @@ pub struct InvocationRecord {
     /// absent when none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub registered: Vec<String>,
+    /// Whether it ran in an instance kept from an earlier call of its
+    /// webhook (`reuse_instances`); absent when it ran in a fresh one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reused: bool,
 }
 
 /// One outgoing HTTP call of a handler, as the invocation log keeps it:

@@ -39,6 +39,11 @@ pub struct WebhookRecord {
     /// empty: none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub outbound_hosts: Vec<String>,
+    /// Run its requests in instances kept from its earlier calls (state in
+    /// the guest's memory persists between them); off: a fresh instance
+    /// per request.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reuse_instances: bool,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Last change.

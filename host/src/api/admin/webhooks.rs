@@ -52,6 +52,13 @@ pub(crate) struct WebhookIn {
     #[serde(default)]
     #[schema(max_items = 32)]
     outbound_hosts: Vec<String>,
+    /// Run requests in instances kept from this webhook's earlier calls
+    /// instead of a fresh one each: much faster for interpreted handlers
+    /// (Python, JavaScript), but what the handler leaves in its memory and
+    /// globals is seen by its later calls (never by another webhook's).
+    /// Only for `hookhost:handler` components. Default: off.
+    #[serde(default)]
+    reuse_instances: bool,
 }
 
 fn yes() -> bool {
@@ -85,6 +92,8 @@ pub(crate) struct WebhookPatchIn {
     /// New list of hosts its handler may call (`[]`: none).
     #[schema(max_items = 32)]
     outbound_hosts: Option<Vec<String>>,
+    /// Turn instance reuse on or off.
+    reuse_instances: Option<bool>,
 }
 
 /// Distinguishes `"field": null` (Some(None)) from an absent field (None).
@@ -115,6 +124,8 @@ pub(crate) struct WebhookOut {
     capture: bool,
     /// Hosts its handler may call.
     outbound_hosts: Vec<String>,
+    /// Whether requests run in instances kept from its earlier calls.
+    reuse_instances: bool,
     /// Creation time.
     created_at: chrono::DateTime<chrono::Utc>,
     /// Last change.
@@ -134,6 +145,7 @@ fn webhook_out(state: &AppState, w: &LiveWebhook) -> WebhookOut {
         dedup: r.dedup.clone(),
         capture: r.capture,
         outbound_hosts: r.outbound_hosts.clone(),
+        reuse_instances: r.reuse_instances,
         created_at: r.created_at,
         updated_at: r.updated_at,
     }
@@ -182,6 +194,7 @@ pub(crate) async fn create(
         verify,
         dedup,
         outbound_hosts: body.outbound_hosts,
+        reuse_instances: body.reuse_instances,
     };
     let live = state.registry.create_webhook(new).await?;
     Ok((StatusCode::CREATED, Json(webhook_out(&state, &live))))
@@ -304,6 +317,7 @@ pub(crate) async fn update(
         verify,
         dedup,
         outbound_hosts: body.outbound_hosts,
+        reuse_instances: body.reuse_instances,
     };
     let live = state.registry.update_webhook(&id, patch).await?;
     Ok(Json(webhook_out(&state, &live)))
