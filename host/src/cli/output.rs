@@ -77,6 +77,9 @@ pub fn print(kind: Kind, v: &Value) {
                 let hosts: Vec<_> = hosts.iter().map(s).collect();
                 println!("may call    {}", hosts.join(", "));
             }
+            if v["reuse_instances"] == true {
+                println!("instances   reused between its calls");
+            }
             println!("description {}", s(&v["description"]));
         }
         Kind::Webhooks => {

@@ -754,10 +754,13 @@ impl DeliveryWorker {
             d.next_attempt_at =
                 Some(d.updated_at + chrono::Duration::from_std(delay).unwrap_or_default());
         }
-        store.record_attempt(pos, &d, Some(&attempt)).await?;
+        // The endpoint's state first (a 410 disables it, a success ends its
+        // failing streak), then the delivery's: whoever sees the delivery's
+        // outcome also sees what it did to the endpoint.
         self.outbound
             .note_attempt(&endpoint.id, success, gone)
             .await?;
+        store.record_attempt(pos, &d, Some(&attempt)).await?;
         self.report(&d).await;
         Ok(Some(attempt))
     }
