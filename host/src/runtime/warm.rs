@@ -129,12 +129,14 @@ impl Warm {
                 idle.swept = Some(Instant::now());
                 dropped = idle.sweep();
             }
-            let full = idle.total >= self.capacity;
-            let list = idle.by_webhook.entry(webhook_id.into()).or_default();
-            if full || list.len() >= PER_WEBHOOK {
+            let held = idle.by_webhook.get(webhook_id).map_or(0, Vec::len);
+            if idle.total >= self.capacity || held >= PER_WEBHOOK {
                 dropped.push(kept);
             } else {
-                list.push(kept);
+                idle.by_webhook
+                    .entry(webhook_id.into())
+                    .or_default()
+                    .push(kept);
                 idle.total += 1;
             }
         }
